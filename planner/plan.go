@@ -1,0 +1,43 @@
+package planner
+
+import (
+	"github.com/sluicedb/sluice/exec"
+	"github.com/sluicedb/sluice/sql"
+)
+
+// Plan is the output of planning one SELECT (a push query, a pull query, or
+// the body of CSAS/CTAS/INSERT INTO ... SELECT): a logical plan for EXPLAIN
+// and a physical per-partition pipeline for the runtime.
+type Plan struct {
+	// Logical is the optimized logical plan (for EXPLAIN).
+	Logical Node
+	// Input is how each task decodes its source topic's records.
+	Input exec.SourceSpec
+	// Ops are the stateless operators applied in order to decoded batches.
+	// Each element is an exec.FilterSpec or an exec.ProjectSpec.
+	Ops []any
+	// Output describes the rows that leave the last operator: the columns of
+	// the result, in order, with their roles (key columns first, as ksqlDB
+	// orders a sink's schema), and the index of ROWTIME in the final batch.
+	Output []Column
+	// OutputTimeCol is the column of the final batch that carries each row's
+	// timestamp (hidden from Output).
+	OutputTimeCol int
+	// Sink is set for persistent queries; nil for transient queries.
+	Sink *exec.SinkSpec
+	// Limit ends a transient query after this many rows (nil: no limit).
+	Limit *int64
+	// Emit is the query's EMIT mode.
+	Emit sql.EmitMode
+	// Explain is the rendered logical and physical plans.
+	Explain string
+}
+
+// Node is a logical plan node (scan, filter, project, ...). Nodes are
+// immutable; rewrite rules return new trees.
+type Node interface {
+	// Children returns the node's inputs.
+	Children() []Node
+	// String renders the node alone (not its children), for EXPLAIN.
+	String() string
+}
