@@ -34,6 +34,17 @@ func FormatDouble(f float64) string {
 	mant, expStr, _ := strings.Cut(s, "e")
 	exp, _ := strconv.Atoi(expStr)
 	digits := strings.Replace(mant, ".", "", 1)
+	if len(digits) == 1 {
+		// Java prints at least two significant digits and picks the two
+		// closest to the exact value (4.9E-324, not 5.0E-324).
+		s = strconv.FormatFloat(math.Abs(f), 'e', 1, 64)
+		mant, expStr, _ = strings.Cut(s, "e")
+		exp, _ = strconv.Atoi(expStr)
+		digits = strings.TrimRight(strings.Replace(mant, ".", "", 1), "0")
+		if digits == "" {
+			digits = "0"
+		}
+	}
 	var b strings.Builder
 	if neg {
 		b.WriteByte('-')
