@@ -3,53 +3,202 @@ package sluice
 import (
 	"context"
 	"errors"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"sync"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/sluicedb/sluice/storage"
 )
 
-// engineState is the running engine (filled in by the engine implementation).
-type engineState struct{}
+// engineState is the running engine.
+type engineState struct {
+	log      *slog.Logger
+	broker   *storage.Broker // nil with WithBrokers
+	seeds    []string
+	kafka    *storage.Kafka
+	state    *storage.State
+	cmdlog   *storage.CommandLog
+	producer *kgo.Client // shared by INSERT VALUES and at-least-once sinks
+	cat      *catalog
 
-func open(ctx context.Context, cfg config) (*Engine, error) {
-	return nil, errors.New("sluice: engine under construction")
+	// ddlMu serializes statements that change the catalog, so that each is
+	// validated against the catalog it will be applied to.
+	ddlMu sync.Mutex
+
+	mu      sync.Mutex
+	queries map[string]*persistentQuery // running persistent queries
+	closed  bool
+
+	ctx    context.Context // lives until Close
+	cancel context.CancelFunc
 }
 
-// Session is a client session: the properties set with SET apply to its
-// later statements. Sessions are not safe for concurrent use.
-type Session struct {
-	e     *Engine
-	props map[string]string
+const (
+	catalogMetaKey = "catalog"
+)
+
+func commandTopic(serviceID string) string { return "_sluice-" + serviceID + "-command" }
+
+func open(ctx context.Context, cfg config) (e *Engine, err error) {
+	st := &engineState{
+		log:     cfg.logger,
+		cat:     newCatalog(),
+		queries: map[string]*persistentQuery{},
+	}
+	e = &Engine{cfg: cfg, engineState: st}
+	defer func() {
+		if err != nil {
+			e.closeResources()
+			e = nil
+		}
+	}()
+	st.ctx, st.cancel = context.WithCancel(context.Background())
+
+	st.seeds = cfg.brokers
+	if len(st.seeds) == 0 {
+		st.broker, err = storage.StartBroker(ctx, storage.BrokerConfig{
+			DataDir: filepath.Join(cfg.dataDir, "broker"),
+			Addr:    cfg.kafkaAddr,
+			Logger:  cfg.logger,
+		})
+		if err != nil {
+			return nil, err
+		}
+		st.seeds = st.broker.Addrs()
+	}
+	if st.kafka, err = storage.DialKafka(ctx, st.seeds, cfg.logger); err != nil {
+		return nil, err
+	}
+	if st.state, err = storage.OpenState(filepath.Join(cfg.dataDir, "state"), cfg.inMemory); err != nil {
+		return nil, err
+	}
+	if st.producer, err = storage.NewProducer(st.seeds, storage.ProducerOptions{
+		Linger:      lingerOf(cfg.props),
+		Compression: cfg.props[propCompression],
+	}); err != nil {
+		return nil, err
+	}
+	if st.cmdlog, err = storage.OpenCommandLog(ctx, st.kafka, commandTopic(cfg.serviceID)); err != nil {
+		return nil, err
+	}
+	// The snapshot in Pebble says which commands the local catalog already
+	// reflects; replay the rest from the command topic.
+	if b, ok, err := st.state.GetMeta(catalogMetaKey); err != nil {
+		return nil, fmt.Errorf("read catalog snapshot: %w", err)
+	} else if ok {
+		if err := st.cat.unmarshal(b); err != nil {
+			return nil, fmt.Errorf("decode catalog snapshot: %w", err)
+		}
+	}
+	if err := e.catchUpCommands(ctx); err != nil {
+		return nil, err
+	}
+	for _, q := range st.cat.queryList() {
+		if err := e.startQuery(ctx, q); err != nil {
+			return nil, fmt.Errorf("resume query %s: %w", q.ID, err)
+		}
+	}
+	st.log.Info("sluice engine open", "kafka", st.seeds, "data_dir", cfg.dataDir,
+		"sources", len(st.cat.sortedSources()), "queries", len(st.cat.queryList()))
+	return e, nil
 }
 
-// NewSession starts a session with the engine's default properties.
-func (e *Engine) NewSession() *Session { return &Session{e: e, props: map[string]string{}} }
-
-// Exec runs every statement of a script and returns one Result per statement.
-func (s *Session) Exec(ctx context.Context, script string) ([]Result, error) {
-	return nil, errors.New("sluice: engine under construction")
+// catchUpCommands applies the commands appended to the command topic since
+// the catalog's snapshot, then saves a new snapshot.
+func (e *Engine) catchUpCommands(ctx context.Context) error {
+	from := e.cat.nextCommand()
+	next, err := e.cmdlog.Replay(ctx, from, func(offset int64, _ string, value []byte) error {
+		cmd, err := decodeCommand(value)
+		if err != nil {
+			return fmt.Errorf("command topic offset %d: %w", offset, err)
+		}
+		e.cat.apply(offset, cmd)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("replay command topic: %w", err)
+	}
+	if next != from {
+		return e.saveCatalog()
+	}
+	return nil
 }
 
-// Query runs one statement and returns its rows (see Rows).
-func (s *Session) Query(ctx context.Context, stmt string) (*Rows, error) {
-	return nil, errors.New("sluice: engine under construction")
+func (c *catalog) nextCommand() int64 {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.nextCmd
 }
 
-// Properties returns the session's properties (SET values over the engine's
-// defaults).
-func (s *Session) Properties() map[string]string { return s.props }
+func (e *Engine) saveCatalog() error {
+	b, err := e.cat.marshal()
+	if err != nil {
+		return err
+	}
+	return e.state.PutMeta(catalogMetaKey, b)
+}
 
-// RunUntilIdle runs every persistent query, in creation order, until each
-// has consumed everything currently in its source topics (see
-// WithManualDrive).
-func (e *Engine) RunUntilIdle(ctx context.Context) error { return errors.New("under construction") }
+// Close stops every query (committing what it processed), then the broker.
+// It is safe to call more than once.
+func (e *Engine) Close() error {
+	if e == nil || e.engineState == nil {
+		return nil
+	}
+	e.mu.Lock()
+	if e.closed {
+		e.mu.Unlock()
+		return nil
+	}
+	e.closed = true
+	qs := make([]*persistentQuery, 0, len(e.queries))
+	for _, q := range e.queries {
+		qs = append(qs, q)
+	}
+	e.mu.Unlock()
+	var errs []error
+	for _, q := range qs {
+		if err := q.stop(); err != nil {
+			errs = append(errs, fmt.Errorf("stop query %s: %w", q.id, err))
+		}
+	}
+	errs = append(errs, e.closeResources())
+	return errors.Join(errs...)
+}
 
-// Source returns the catalog entry named name (exact, already folded).
-func (e *Engine) Source(name string) (*Source, bool) { return nil, false }
-
-// Sources returns every stream and table, sorted by name.
-func (e *Engine) Sources() []*Source { return nil }
+// closeResources releases what open acquired, in reverse order.
+func (e *Engine) closeResources() error {
+	var errs []error
+	if e.cancel != nil {
+		e.cancel()
+	}
+	if e.producer != nil {
+		e.producer.Close()
+	}
+	if e.kafka != nil {
+		e.kafka.Close()
+	}
+	if e.state != nil {
+		errs = append(errs, e.state.Close())
+	}
+	if e.broker != nil {
+		errs = append(errs, e.broker.Close())
+	}
+	return errors.Join(errs...)
+}
 
 // KafkaAddrs returns the seed addresses of the Kafka cluster the engine uses
 // (the embedded broker's listener by default).
-func (e *Engine) KafkaAddrs() []string { return nil }
+func (e *Engine) KafkaAddrs() []string { return append([]string(nil), e.seeds...) }
 
-// Close stops every query (committing what it processed), then the broker.
-func (e *Engine) Close() error { return nil }
+// Source returns the catalog entry named name (exact, already folded).
+func (e *Engine) Source(name string) (*Source, bool) { return e.cat.Source(name) }
+
+// Sources returns every stream and table, sorted by name.
+func (e *Engine) Sources() []*Source { return e.cat.sortedSources() }
+
+// AddrInUseError is returned by Open when the embedded broker's listen
+// address is taken; Addr names it.
+type AddrInUseError = storage.AddrInUseError

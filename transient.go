@@ -1,0 +1,257 @@
+package sluice
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/apache/arrow/go/v17/arrow"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/sluicedb/sluice/exec"
+	"github.com/sluicedb/sluice/exec/expr"
+	"github.com/sluicedb/sluice/planner"
+	"github.com/sluicedb/sluice/sql"
+)
+
+// query runs a SELECT statement: a push query (EMIT CHANGES) that streams
+// until cancelled or its LIMIT, or a pull query over a stream, which scans
+// the topic up to its current end and stops.
+func (e *Engine) query(ctx context.Context, st *sql.Query, props map[string]string) (*Rows, error) {
+	plan, err := planner.PlanQuery(e.cat, st.Select, planner.Props(props))
+	if err != nil {
+		return nil, err
+	}
+	pull := st.Select.Emit == sql.EmitNone
+	if pull {
+		// A pull query reads what is there now, from the beginning.
+		props = mergeProps(props, map[string]string{propOffsetReset: "earliest"})
+	}
+	tq := &transientQuery{e: e, plan: plan, props: props, pull: pull, metrics: &exec.Metrics{}}
+	qctx, cancel := context.WithCancel(ctx)
+	ch := make(chan Row, 256)
+	if err := tq.open(qctx); err != nil {
+		cancel()
+		return nil, err
+	}
+	go tq.run(qctx, ch)
+	return newStreamRows(columnsOf(plan.Output), ch, tq.err, func() { cancel() }), nil
+}
+
+// columnsOf converts plan output columns to API columns.
+func columnsOf(cols []planner.Column) []Column {
+	out := make([]Column, len(cols))
+	for i, c := range cols {
+		out[i] = Column{Name: c.Name, Type: c.Type.String(),
+			Key: c.Role == sql.ColKey || c.Role == sql.ColPrimaryKey}
+	}
+	return out
+}
+
+// transientQuery is a push or pull query's run: it reads the source topic
+// without a consumer group and hands result rows to the client.
+type transientQuery struct {
+	e        *Engine
+	plan     *planner.Plan
+	props    map[string]string
+	pull     bool
+	metrics  *exec.Metrics
+	consumer *kgo.Client
+	ends     map[int32]int64 // pull: stop offsets
+	tasks    map[int32]*exec.Task
+	emitted  int64
+
+	mu      sync.Mutex
+	failure error
+}
+
+func (tq *transientQuery) err() error {
+	tq.mu.Lock()
+	defer tq.mu.Unlock()
+	return tq.failure
+}
+
+func (tq *transientQuery) fail(err error) {
+	tq.mu.Lock()
+	defer tq.mu.Unlock()
+	if tq.failure == nil {
+		tq.failure = err
+	}
+}
+
+func (tq *transientQuery) open(ctx context.Context) error {
+	e := tq.e
+	topic := tq.plan.Input.Topic
+	info, ok, err := e.kafka.DescribeTopic(ctx, topic)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return sql.Errorf(sql.CodeUndefinedObject, sql.Pos{}, "Kafka topic does not exist: %s", topic)
+	}
+	ends, err := e.kafka.EndOffsets(ctx, topic)
+	if err != nil {
+		return err
+	}
+	tq.ends = ends[topic]
+	offsets := map[string]map[int32]kgo.Offset{topic: {}}
+	for p := int32(0); p < info.Partitions; p++ {
+		if tq.props[propOffsetReset] == "earliest" {
+			offsets[topic][p] = kgo.NewOffset().AtStart()
+		} else {
+			offsets[topic][p] = kgo.NewOffset().At(tq.ends[p])
+		}
+	}
+	tq.consumer, err = kgo.NewClient(
+		kgo.SeedBrokers(e.seeds...),
+		kgo.ConsumePartitions(offsets),
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
+		kgo.FetchMaxWait(e.cfg.pollWait),
+	)
+	if err != nil {
+		return fmt.Errorf("push query consumer: %w", err)
+	}
+	return nil
+}
+
+// run reads, processes and emits until the context ends, the LIMIT is
+// reached, or (pull) the end offsets are reached. It closes ch when done.
+func (tq *transientQuery) run(ctx context.Context, ch chan<- Row) {
+	defer close(ch)
+	defer tq.consumer.Close()
+	tq.tasks = map[int32]*exec.Task{}
+	defer func() {
+		for _, t := range tq.tasks {
+			t.Close()
+		}
+	}()
+	limitReached := errors.New("limit reached")
+	var skip map[int]bool
+	if tq.plan.OutputTimeCol >= 0 {
+		skip = map[int]bool{tq.plan.OutputTimeCol: true}
+	}
+	collect := func(ctx context.Context, b exec.Batch) error {
+		for i := 0; i < b.Len(); i++ {
+			if tq.plan.Limit != nil && tq.emitted >= *tq.plan.Limit {
+				return limitReached
+			}
+			row := Row{Kind: b.Kind(i), Values: rowValues(b.Rec, i, skip)}
+			select {
+			case ch <- row:
+				tq.emitted++
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+		if tq.plan.Limit != nil && tq.emitted >= *tq.plan.Limit {
+			return limitReached
+		}
+		return nil
+	}
+	pos := map[int32]int64{}
+	for {
+		if tq.pull && tq.caughtUp(pos) {
+			return
+		}
+		pollCtx, cancel := context.WithTimeout(ctx, time.Second)
+		fetches := tq.consumer.PollFetches(pollCtx)
+		cancel()
+		if ctx.Err() != nil || fetches.IsClientClosed() {
+			return
+		}
+		var ferr error
+		fetches.EachError(func(t string, p int32, err error) {
+			if !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) {
+				ferr = fmt.Errorf("fetch %s[%d]: %w", t, p, err)
+			}
+		})
+		if ferr != nil {
+			tq.fail(ferr)
+			return
+		}
+		var perr error
+		fetches.EachPartition(func(fp kgo.FetchTopicPartition) {
+			if perr != nil || len(fp.Records) == 0 {
+				return
+			}
+			recs := fp.Records
+			if tq.pull {
+				// Records past the end offsets arrived after the query
+				// started; a pull query does not see them.
+				end := tq.ends[fp.Partition]
+				k := len(recs)
+				for k > 0 && recs[k-1].Offset >= end {
+					k--
+				}
+				recs = recs[:k]
+			}
+			pos[fp.Partition] = fp.Records[len(fp.Records)-1].Offset + 1
+			if len(recs) == 0 {
+				return
+			}
+			t, err := tq.task(fp.Partition, collect)
+			if err != nil {
+				perr = err
+				return
+			}
+			if err := t.Process(ctx, recs); err != nil {
+				perr = err
+				return
+			}
+			perr = t.Flush(ctx)
+		})
+		switch {
+		case perr == nil:
+		case errors.Is(perr, limitReached), ctx.Err() != nil:
+			return
+		default:
+			tq.fail(perr)
+			return
+		}
+	}
+}
+
+func (tq *transientQuery) caughtUp(pos map[int32]int64) bool {
+	for p, end := range tq.ends {
+		if pos[p] < end {
+			return false
+		}
+	}
+	return true
+}
+
+func (tq *transientQuery) task(p int32, collect func(context.Context, exec.Batch) error) (*exec.Task, error) {
+	if t := tq.tasks[p]; t != nil {
+		return t, nil
+	}
+	tc := &exec.TaskContext{QueryID: "transient", Partition: p, Metrics: tq.metrics,
+		OnRecordError: tq.e.recordErrorLogger("transient", tq.metrics)}
+	src, err := exec.NewSourceDecoder(tq.plan.Input, tc)
+	if err != nil {
+		return nil, err
+	}
+	head, err := exec.BuildPipeline(tq.plan.Ops, exec.NewCollector(collect))
+	if err != nil {
+		return nil, err
+	}
+	t := exec.NewTask(tc, src, head, batchSize)
+	if err := t.Open(); err != nil {
+		return nil, err
+	}
+	tq.tasks[p] = t
+	return t, nil
+}
+
+// rowValues converts row i of rec to Go values, leaving out hidden columns.
+func rowValues(rec arrow.Record, i int, skip map[int]bool) []any {
+	vals := make([]any, 0, rec.NumCols())
+	for c := 0; c < int(rec.NumCols()); c++ {
+		if skip[c] {
+			continue
+		}
+		vals = append(vals, expr.ValueAt(rec.Column(c), i))
+	}
+	return vals
+}
