@@ -343,7 +343,9 @@ func (q *persistentQuery) rewind(ctx context.Context) error {
 // source topic now (manual drive).
 func (q *persistentQuery) catchUp(ctx context.Context) error {
 	topic := q.plan.Input.Topic
-	ends, err := q.e.kafka.EndOffsets(ctx, topic)
+	// The consumer reads committed records only, so the last stable offset
+	// is the end it can reach.
+	ends, err := q.e.kafka.StableOffsets(ctx, topic)
 	if err != nil {
 		return err
 	}
