@@ -1,0 +1,5 @@
+// Package tests holds sluice's whole-system tests: the import-direction lint
+// (arch_test.go), end-to-end engine tests (package tests/e2e), real-client
+// tests with psql and kcat (tests/clients) and the ksqlDB conformance runner
+// (tests/qtt).
+package tests
