@@ -12,6 +12,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 // TopicInfo describes a topic.
@@ -105,6 +106,9 @@ func (k *Kafka) CreateTopic(ctx context.Context, name string, partitions int32, 
 		replicas = -1
 	}
 	_, err := k.adm.CreateTopic(ctx, partitions, replicas, configs, name)
+	// Drop kgo's cached metadata for the name (kadm's offset listing reads
+	// it), so the topic's new state is visible to the next call at once.
+	k.cl.PurgeTopicsFromClient(name)
 	if err == nil {
 		return nil
 	}
@@ -131,25 +135,53 @@ func (k *Kafka) DescribeTopic(ctx context.Context, name string) (TopicInfo, bool
 	if err := k.check(); err != nil {
 		return TopicInfo{}, false, fmt.Errorf("describe topic %q: %w", name, err)
 	}
-	tds, err := k.adm.ListTopics(ctx, name)
+	topics, err := k.metadata(ctx, name)
 	if err != nil {
 		return TopicInfo{}, false, fmt.Errorf("describe topic %q: %w", name, err)
 	}
-	td, ok := tds[name]
-	if !ok || errors.Is(td.Err, kerr.UnknownTopicOrPartition) {
-		return TopicInfo{}, false, nil
+	for _, t := range topics {
+		if t.Topic == nil || *t.Topic != name {
+			continue
+		}
+		err := kerr.ErrorForCode(t.ErrorCode)
+		if errors.Is(err, kerr.UnknownTopicOrPartition) {
+			return TopicInfo{}, false, nil
+		}
+		if err != nil {
+			return TopicInfo{}, false, fmt.Errorf("describe topic %q: %w", name, err)
+		}
+		return topicInfo(t), true, nil
 	}
-	if td.Err != nil {
-		return TopicInfo{}, false, fmt.Errorf("describe topic %q: %w", name, td.Err)
-	}
-	return topicInfo(td), true, nil
+	return TopicInfo{}, false, nil
 }
 
-func topicInfo(td kadm.TopicDetail) TopicInfo {
-	info := TopicInfo{Name: td.Topic, Partitions: int32(len(td.Partitions))}
-	for _, p := range td.Partitions {
-		info.Replicas = int16(len(p.Replicas))
-		break
+// metadata asks the cluster for the named topics (all with none), always
+// from a broker: kadm's metadata helpers answer from kgo's cache for up to
+// MetadataMinAge (5s), which would show a topic we just deleted, or hide
+// one another engine just created.
+func (k *Kafka) metadata(ctx context.Context, topics ...string) ([]kmsg.MetadataResponseTopic, error) {
+	req := kmsg.NewPtrMetadataRequest()
+	for _, t := range topics {
+		rt := kmsg.NewMetadataRequestTopic()
+		rt.Topic = kmsg.StringPtr(t)
+		req.Topics = append(req.Topics, rt)
+	}
+	// A nil topic list asks for every topic.
+	req.AllowAutoTopicCreation = false
+	resp, err := req.RequestWith(ctx, k.cl)
+	if err != nil {
+		return nil, err
+	}
+	return resp.Topics, nil
+}
+
+func topicInfo(t kmsg.MetadataResponseTopic) TopicInfo {
+	info := TopicInfo{Partitions: int32(len(t.Partitions))}
+	if t.Topic != nil {
+		info.Name = *t.Topic
+	}
+	if len(t.Partitions) > 0 {
+		info.Replicas = int16(len(t.Partitions[0].Replicas))
 	}
 	return info
 }
@@ -162,16 +194,16 @@ func (k *Kafka) ListTopics(ctx context.Context) ([]TopicInfo, error) {
 	if err := k.check(); err != nil {
 		return nil, fmt.Errorf("list topics: %w", err)
 	}
-	tds, err := k.adm.ListTopics(ctx)
+	topics, err := k.metadata(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("list topics: %w", err)
 	}
-	out := make([]TopicInfo, 0, len(tds))
-	for _, td := range tds {
-		if td.IsInternal || strings.HasPrefix(td.Topic, "__") || td.Err != nil {
+	out := make([]TopicInfo, 0, len(topics))
+	for _, t := range topics {
+		if t.IsInternal || t.Topic == nil || strings.HasPrefix(*t.Topic, "__") || t.ErrorCode != 0 {
 			continue
 		}
-		out = append(out, topicInfo(td))
+		out = append(out, topicInfo(t))
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out, nil
@@ -184,6 +216,7 @@ func (k *Kafka) DeleteTopic(ctx context.Context, name string) error {
 		return fmt.Errorf("delete topic %q: %w", name, err)
 	}
 	_, err := k.adm.DeleteTopic(ctx, name)
+	k.cl.PurgeTopicsFromClient(name)
 	if errors.Is(err, kerr.UnknownTopicOrPartition) {
 		return fmt.Errorf("delete topic %q: %w", name, ErrTopicNotFound)
 	}
@@ -261,6 +294,11 @@ func (k *Kafka) CommittedOffsets(ctx context.Context, group string) (map[string]
 		return nil, fmt.Errorf("committed offsets of group %q: %w", group, err)
 	}
 	resps, err := k.adm.FetchOffsets(kadm.RequireStable(ctx), group)
+	if errors.Is(err, kerr.GroupIDNotFound) {
+		// Apache Kafka answers an unknown group with no offsets, kfake
+		// with this error; both mean "nothing committed".
+		return map[string]map[int32]int64{}, nil
+	}
 	if err != nil {
 		return nil, fmt.Errorf("committed offsets of group %q: %w", group, err)
 	}
