@@ -51,11 +51,15 @@ func TestOperators(t *testing.T) {
 }
 
 type ddHarness struct {
-	sc     exectest.Scenario
-	schema *arrow.Schema // output schema of the pipeline so far
+	sc        exectest.Scenario
+	srcSchema *arrow.Schema // decoded source layout
+	schema    *arrow.Schema // output schema of the pipeline
 }
 
 func (h *ddHarness) cmd(d *datadriven.TestData) (string, error) {
+	if d.Cmd != "source" && h.srcSchema == nil {
+		return "", fmt.Errorf("%s: no source", d.Cmd)
+	}
 	switch d.Cmd {
 	case "source":
 		return h.source(d)
@@ -106,6 +110,7 @@ func formatSpec(d *datadriven.TestData, side string, fields []arrow.Field) codec
 }
 
 func (h *ddHarness) source(d *datadriven.TestData) (string, error) {
+	*h = ddHarness{}
 	var key, value []arrow.Field
 	spec := exec.SourceSpec{TimestampCol: -1, Table: d.HasArg("table")}
 	if a, ok := d.Arg("topic"); ok {
@@ -156,21 +161,23 @@ func (h *ddHarness) source(d *datadriven.TestData) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	h.schema = src.Schema()
+	h.srcSchema, h.schema = src.Schema(), src.Schema()
 	src.Release()
 	h.sc = exectest.Scenario{Source: spec}
 	return formatSchema(h.schema), nil
 }
 
 func (h *ddHarness) pipeline(d *datadriven.TestData) (string, error) {
-	h.sc.Ops = nil
-	schema := h.schema
+	h.sc.Ops, h.sc.Sink = nil, nil
+	h.schema = h.srcSchema
+	schema := h.srcSchema
 	for _, l := range lines(d.Input) {
 		word, rest, _ := strings.Cut(l, " ")
 		switch word {
 		case "filter":
 			n, err := exectest.ParseExpr(rest, schema)
 			if err != nil {
+				h.sc.Ops = nil
 				return "", err
 			}
 			h.sc.Ops = append(h.sc.Ops, exec.FilterSpec{Pred: n})
@@ -181,6 +188,7 @@ func (h *ddHarness) pipeline(d *datadriven.TestData) (string, error) {
 				name, e, _ := strings.Cut(strings.TrimSpace(item), " ")
 				n, err := exectest.ParseExpr(e, schema)
 				if err != nil {
+					h.sc.Ops = nil
 					return "", err
 				}
 				ps.Names = append(ps.Names, name)

@@ -275,6 +275,7 @@ func (d *SourceDecoder) Append(r *kgo.Record) bool {
 		}
 	} else {
 		d.kafkaTimes = append(d.kafkaTimes, kafkaTime)
+		d.recParts = append(d.recParts, r.Partition)
 		d.recOffsets = append(d.recOffsets, r.Offset)
 	}
 	d.partition.Append(r.Partition)
@@ -410,7 +411,7 @@ func (d *SourceDecoder) fillRowtime() {
 			continue
 		}
 		if err != nil {
-			d.tc.recordError(&m.DecodeErrors, fmt.Errorf("topic %s offset %d: %w: record skipped", d.spec.Topic, d.recOffsets[row], err))
+			d.tc.recordError(&m.DecodeErrors, fmt.Errorf("topic %s partition %d offset %d: %w: record skipped", d.spec.Topic, d.recParts[row], d.recOffsets[row], err))
 			continue
 		}
 		d.streamTime = max(d.streamTime, t)
@@ -462,6 +463,7 @@ func (d *SourceDecoder) reset() {
 	d.keep = d.keep[:0]
 	d.kinds = d.kinds[:0]
 	d.kafkaTimes = d.kafkaTimes[:0]
+	d.recParts = d.recParts[:0]
 	d.recOffsets = d.recOffsets[:0]
 	d.nonInsert = false
 }
