@@ -70,7 +70,8 @@ type SourceDecoder struct {
 	parseTime  expr.ScalarImpl
 	parseArgs  []any   // reused argument slice of parseTime
 	kafkaTimes []int64 // per buffered row, for tombstones in tsCol mode
-	recOffsets []int64 // per buffered row, for error messages in tsCol mode
+	recParts   []int32 // per buffered row, for error messages in tsCol mode
+	recOffsets []int64
 	cols       []arrow.Array
 
 	rows      int     // rows in the builders, dropped ones included
