@@ -325,6 +325,10 @@ func (p *parser) within() (*Within, error) {
 func (p *parser) window(at Pos) (*WindowSpec, error) {
 	w := &WindowSpec{At: at}
 	t := p.next()
+	if (t.Kind == tkIdent || t.Kind == tkQIdent) && p.peek().Kind == tkIdent && !t.isKw("TUMBLING") && !t.isKw("HOPPING") && !t.isKw("SESSION") {
+		// ksqlDB accepts (and ignores) a window name: WINDOW w TUMBLING (...).
+		t = p.next()
+	}
 	switch {
 	case t.isKw("TUMBLING"):
 		w.Kind = WindowTumbling

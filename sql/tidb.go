@@ -109,12 +109,38 @@ func (x *translator) buildSelect(sel *Select, q *selectParts, end Pos) error {
 		if r == nil {
 			return nil
 		}
-		s, err := x.seq(r.lo, r.hi)
+		segs = append(segs, seg{text: text, at: kw(*r, back)})
+		if back == 1 {
+			s, err := x.seq(r.lo, r.hi)
+			if err != nil {
+				return err
+			}
+			segs = append(segs, s...)
+			return nil
+		}
+		// GROUP BY / ORDER BY: TiDB reads a bare integer item as a column
+		// position (with no source offset); ksqlDB reads a constant, so
+		// such items are parenthesized.
+		items, err := x.splitTop(r.lo, r.hi, isComma)
 		if err != nil {
 			return err
 		}
-		segs = append(segs, seg{text: text, at: kw(*r, back)})
-		segs = append(segs, s...)
+		for k, it := range items {
+			if k > 0 {
+				segs = append(segs, seg{text: ",", at: x.toks[it.lo-1].Pos})
+			}
+			s, err := x.seq(it.lo, it.hi)
+			if err != nil {
+				return err
+			}
+			if it.hi == it.lo+1 && x.toks[it.lo].Kind == tkInt {
+				segs = append(segs, seg{text: "(", at: x.toks[it.lo].Pos})
+				segs = append(segs, s...)
+				segs = append(segs, seg{text: ")", at: x.toks[it.lo].Pos})
+				continue
+			}
+			segs = append(segs, s...)
+		}
 		return nil
 	}
 	if err := add(q.where, "WHERE", 1); err != nil {
@@ -384,6 +410,13 @@ func (c *converter) expr(n ast.ExprNode) (Expr, error) {
 			return nil, c.unsupported(n, "this literal")
 		}
 		return l, nil
+	case *ast.PositionExpr:
+		// TiDB reads a bare integer in GROUP BY / ORDER BY as a column
+		// position; in ksqlDB it is a constant.
+		if tok := c.a.tokAt(n.OriginTextPosition()); tok != nil && tok.Kind == tkInt {
+			return literal(tok, at, false)
+		}
+		return nil, c.unsupported(n, "this expression")
 	case *ast.ParenthesesExpr:
 		return c.expr(n.Expr)
 	case *ast.BinaryOperationExpr:
