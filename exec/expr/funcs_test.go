@@ -1,0 +1,156 @@
+package expr
+
+import (
+	"testing"
+
+	"github.com/apache/arrow/go/v17/arrow"
+)
+
+func TestStringFunctions(t *testing.T) {
+	null := &Lit{Type: StringType}
+	runCases(t, []fcase{
+		{"UCASE", []any{"abC"}, "ABC", false},
+		{"LCASE", []any{null}, nil, false},
+		{"TRIM", []any{" \t a b \n"}, "a b", false},
+		{"LEN", []any{"a😀"}, int32(3), false},
+		{"SUBSTRING", []any{"hello", int32(2)}, "ello", false},
+		{"SUBSTRING", []any{"hello", int32(-3), int32(2)}, "ll", false},
+		{"SUBSTRING", []any{"hello", int32(0), int32(2)}, "he", false},
+		{"SUBSTRING", []any{"hello", int32(9)}, "", false},
+		{"SUBSTRING", []any{"hello", int32(2), int32(-1)}, "", false},
+		{"SUBSTRING", []any{null, int32(2)}, nil, false},
+		{"CONCAT", []any{"a", null, "b"}, "ab", false},
+		{"CONCAT_WS", []any{"-", "a", null, "b"}, "a-b", false},
+		{"CONCAT_WS", []any{null, "a"}, nil, false},
+		{"REPLACE", []any{"aXbX", "X", "y"}, "ayby", false},
+		{"INSTR", []any{"CORPORATE FLOOR", "OR"}, int32(2), false},
+		{"INSTR", []any{"CORPORATE FLOOR", "OR", int32(3)}, int32(5), false},
+		{"INSTR", []any{"CORPORATE FLOOR", "OR", int32(3), int32(2)}, int32(14), false},
+		{"INSTR", []any{"CORPORATE FLOOR", "OR", int32(-3), int32(2)}, int32(2), false},
+		{"INSTR", []any{"CORPORATE FLOOR", "MOM"}, int32(0), false},
+		{"LPAD", []any{"ab", int32(5), "xy"}, "xyxab", false},
+		{"RPAD", []any{"abcdef", int32(3), "x"}, "abc", false},
+		{"LPAD", []any{"ab", int32(5), ""}, nil, false},
+		{"INITCAP", []any{"hello wORLD  x"}, "Hello World  X", false},
+		{"SPLIT", []any{",a,", ","}, []any{"", "a", ""}, false},
+		{"SPLIT", []any{"ab", ""}, []any{"a", "b"}, false},
+		{"REGEXP_REPLACE", []any{"a1b22", "(\\d+)", "<$1>"}, "a<1>b<22>", false},
+		{"REGEXP_EXTRACT", []any{"(\\d)(\\d)", "a12", int32(2)}, "2", false},
+		{"REGEXP_EXTRACT", []any{"x", "a12"}, nil, false},
+		{"REGEXP_EXTRACT_ALL", []any{"\\d", "a1b2"}, []any{"1", "2"}, false},
+		{"REGEXP_REPLACE", []any{"a", "(", "b"}, nil, true},
+		{"MASK", []any{"Ab1-"}, "Xxn-", false},
+		{"MASK_LEFT", []any{"Abcd", int32(2)}, "Xxcd", false},
+		{"MASK_KEEP_RIGHT", []any{"Abcd", int32(1)}, "Xxxd", false},
+		{"ELT", []any{int32(2), "a", "b"}, "b", false},
+		{"ELT", []any{int32(3), "a", "b"}, nil, false},
+		{"FIELD", []any{"b", "a", "b"}, int32(2), false},
+		{"CHR", []any{int32(75)}, "K", false},
+		{"CHR", []any{"\\u004b"}, "K", false},
+		{"TO_BYTES", []any{"4B", "hex"}, []byte("K"), false},
+		{"FROM_BYTES", []any{[]byte("K"), "hex"}, "4B", false},
+		{"TO_BYTES", []any{"4B", "nope"}, nil, true},
+		{"ENCODE", []any{"Hello", "utf8", "base64"}, "SGVsbG8=", false},
+		{"MD5", []any{"a"}, "0cc175b9c0f1b6a831c399e269772661", false},
+	})
+}
+
+func TestMathAndConditional(t *testing.T) {
+	runCases(t, []fcase{
+		{"ABS", []any{int32(-3)}, int32(3), false},
+		{"ABS", []any{dec("-3.2", 2, 1)}, dec("3.2", 2, 1), false},
+		{"CEIL", []any{dec("1.21", 3, 2)}, dec("2.00", 3, 2), false},
+		{"FLOOR", []any{-1.5}, -2.0, false},
+		{"ROUND", []any{2.5}, int64(3), false},
+		{"ROUND", []any{-2.5}, int64(-2), false},
+		{"ROUND", []any{1.234567, int32(2)}, 1.23, false},
+		{"ROUND", []any{123.4, int32(-1)}, 120.0, false},
+		{"ROUND", []any{dec("1.25", 3, 2)}, dec("1", 2, 0), false},
+		{"ROUND", []any{dec("1.25", 3, 2), int32(1)}, dec("1.30", 3, 2), false},
+		{"TRUNC", []any{dec("-1.75", 3, 2)}, dec("-1", 1, 0), false},
+		{"TRUNC", []any{1.789, int32(1)}, 1.7, false},
+		{"SIGN", []any{-2.0}, int32(-1), false},
+		{"SQRT", []any{int32(4)}, 2.0, false},
+		{"LOG", []any{int32(100)}, 2.0, false},
+		{"POWER", []any{int32(2), int32(10)}, 1024.0, false},
+		{"GREATEST", []any{int32(1), lit(nil), int32(5)}, int32(5), false},
+		{"LEAST", []any{"b", "a"}, "a", false},
+		{"COALESCE", []any{lit(nil), int32(2), int64(3)}, int64(2), false},
+		{"IFNULL", []any{&Lit{Type: StringType}, "x"}, "x", false},
+		{"NULLIF", []any{dec("1.0", 2, 1), dec("1.0", 2, 1)}, nil, false},
+		{"GENERATE_SERIES", []any{int32(3), int32(1)}, []any{int32(3), int32(2), int32(1)}, false},
+		{"GENERATE_SERIES", []any{int32(1), int32(3), int32(0)}, nil, true},
+	})
+}
+
+func TestJSONFunctions(t *testing.T) {
+	doc := `{"a":{"b":[1,{"c":"x"}],"n":null},"z":1.50}`
+	runCases(t, []fcase{
+		{"EXTRACTJSONFIELD", []any{doc, "$.a.b[1].c"}, "x", false},
+		{"EXTRACTJSONFIELD", []any{doc, "$.a.b"}, `[1,{"c":"x"}]`, false},
+		{"EXTRACTJSONFIELD", []any{doc, "$['z']"}, "1.50", false},
+		{"EXTRACTJSONFIELD", []any{doc, "$.a.n"}, "null", false},
+		{"EXTRACTJSONFIELD", []any{doc, "$.missing"}, nil, false},
+		{"IS_JSON_STRING", []any{`"a"`}, true, false},
+		{"IS_JSON_STRING", []any{""}, false, false},
+		{"JSON_ARRAY_LENGTH", []any{"[1,2]"}, int32(2), false},
+		{"JSON_KEYS", []any{`{"b":1,"a":2}`}, []any{"b", "a"}, false},
+		{"JSON_CONCAT", []any{`{"a":1}`, `{"b":2,"a":3}`}, `{"a":3,"b":2}`, false},
+		{"JSON_CONCAT", []any{`[1]`, `2`}, `[1,2]`, false},
+		{"JSON_ARRAY_CONTAINS", []any{"[1,2]", int32(2)}, true, false},
+		{"TO_JSON_STRING", []any{call(t, "MAP", lit("b"), lit(1.0), lit("a"), lit(2.5))}, `{"a":2.5,"b":1.0}`, false},
+	})
+}
+
+func TestCollectionFunctions(t *testing.T) {
+	arr := func(vs ...any) Node {
+		args := make([]Node, len(vs))
+		for i, v := range vs {
+			args[i] = lit(v)
+		}
+		return call(t, "ARRAY", args...)
+	}
+	runCases(t, []fcase{
+		{"ARRAY_LENGTH", []any{arr(int32(1), int32(2))}, int32(2), false},
+		{"ARRAY_CONTAINS", []any{arr(int32(1), int32(2)), int64(2)}, true, false},
+		{"ARRAY_DISTINCT", []any{arr("a", "b", "a")}, []any{"a", "b"}, false},
+		{"ARRAY_EXCEPT", []any{arr(int32(1), int32(2)), arr(int32(2))}, []any{int32(1)}, false},
+		{"ARRAY_UNION", []any{arr(int32(1)), arr(int32(2), int32(1))}, []any{int32(1), int32(2)}, false},
+		{"ARRAY_MAX", []any{arr("Z", "a")}, "a", false},
+		{"ARRAY_SORT", []any{arr(int32(3), int32(1)), "DESC"}, []any{int32(3), int32(1)}, false},
+		{"ARRAY_JOIN", []any{arr(int32(1), int32(2)), "|"}, "1|2", false},
+		{"SLICE", []any{arr(int32(1), int32(2), int32(3)), int32(2), int32(3)}, []any{int32(2), int32(3)}, false},
+		{"SLICE", []any{arr(int32(1)), int32(0), int32(1)}, nil, false},
+		{"MAP_KEYS", []any{call(t, "MAP", lit("a"), lit(int32(1)))}, []any{"a"}, false},
+	})
+}
+
+func TestLambdas(t *testing.T) {
+	xs := call(t, "ARRAY", lit(int32(1)), lit(int32(2)), lit(int32(3)))
+	ptypes, err := LambdaParamTypes("TRANSFORM", []arrow.DataType{xs.Type, nil}, 1)
+	if err != nil || len(ptypes) != 1 || !TypesEqual(ptypes[0], IntType) {
+		t.Fatalf("LambdaParamTypes = %v, %v", ptypes, err)
+	}
+	x := &LambdaVar{Name: "X", Index: 0, Type: IntType}
+	double := &Lambda{Params: []string{"X"}, Types: ptypes, Body: call(t, "*", x, lit(int32(2)))}
+	got, rerr := evalOne(t, call(t, "TRANSFORM", xs, double))
+	if rerr != nil || !sameValue(got, []any{int32(2), int32(4), int32(6)}) {
+		t.Fatalf("TRANSFORM = %v, %v", got, rerr)
+	}
+	odd := &Lambda{Params: []string{"X"}, Types: ptypes, Body: call(t, "=", call(t, "%", x, lit(int32(2))), lit(int32(1)))}
+	got, _ = evalOne(t, call(t, "FILTER", xs, odd))
+	if !sameValue(got, []any{int32(1), int32(3)}) {
+		t.Fatalf("FILTER = %v", got)
+	}
+	rt, err := LambdaParamTypes("REDUCE", []arrow.DataType{xs.Type, BigintType, nil}, 2)
+	if err != nil || len(rt) != 2 {
+		t.Fatalf("REDUCE params = %v, %v", rt, err)
+	}
+	s := &LambdaVar{Name: "S", Index: 0, Type: BigintType}
+	e := &LambdaVar{Name: "E", Index: 1, Type: IntType}
+	sum := &Lambda{Params: []string{"S", "E"}, Types: rt, Body: call(t, "+", s, e)}
+	got, _ = evalOne(t, call(t, "REDUCE", xs, lit(int64(10)), sum))
+	if got != int64(16) {
+		t.Fatalf("REDUCE = %v", got)
+	}
+}
