@@ -195,6 +195,7 @@ func (d *jsonDecoder) scanFields(n *node, depth int) error {
 		s.i++
 		return nil
 	}
+	guess := 0
 	for {
 		if s.next() != '"' {
 			return malformed("expected a field name in JSON object")
@@ -216,9 +217,12 @@ func (d *jsonDecoder) scanFields(n *node, depth int) error {
 		if err := s.skip(depth + 1); err != nil {
 			return err
 		}
-		if idx, exact := d.match(n, key); idx >= 0 && (exact || !n.exact[idx]) {
-			n.spans[idx] = off
-			n.exact[idx] = exact
+		if idx, exact := d.match(n, key, guess); idx >= 0 {
+			if exact || !n.exact[idx] {
+				n.spans[idx] = off
+				n.exact[idx] = exact
+			}
+			guess = idx + 1
 		}
 		switch s.next() {
 		case ',':
@@ -232,8 +236,23 @@ func (d *jsonDecoder) scanFields(n *node, depth int) error {
 	}
 }
 
-// match finds the field a key names; see scanFields.
-func (d *jsonDecoder) match(n *node, key []byte) (idx int, exact bool) {
+// match finds the field a key names; see scanFields. guess is the field
+// expected next (records usually list fields in declaration order): when
+// the key names it, exactly or by ASCII upper-casing, no hashing is needed.
+func (d *jsonDecoder) match(n *node, key []byte, guess int) (idx int, exact bool) {
+	if guess < len(n.fields) {
+		name := n.fields[guess].name
+		if len(name) == len(key) {
+			if string(key) == name {
+				return guess, true
+			}
+			if e, ok := upperEqualASCII(key, name); ok {
+				if e {
+					return guess, false
+				}
+			}
+		}
+	}
 	if i, ok := n.index[string(key)]; ok {
 		return i, true
 	}
@@ -245,6 +264,24 @@ func (d *jsonDecoder) match(n *node, key []byte) (idx int, exact bool) {
 		}
 	}
 	return -1, false
+}
+
+// upperEqualASCII reports whether the upper case of key equals name; ok is
+// false when key is not ASCII and the caller must use the general path.
+func upperEqualASCII(key []byte, name string) (equal, ok bool) {
+	equal = true
+	for i, c := range key {
+		if c >= utf8.RuneSelf {
+			return false, false
+		}
+		if 'a' <= c && c <= 'z' {
+			c -= 'a' - 'A'
+		}
+		if c != name[i] {
+			equal = false
+		}
+	}
+	return equal, true
 }
 
 // appendUpper appends the upper-case form of b (Java's toUpperCase for
