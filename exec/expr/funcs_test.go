@@ -154,3 +154,44 @@ func TestLambdas(t *testing.T) {
 		t.Fatalf("REDUCE = %v", got)
 	}
 }
+
+func TestTimeFunctions(t *testing.T) {
+	ts := Timestamp(1590534000123) // 2020-05-26T23:00:00.123Z
+	runCases(t, []fcase{
+		{"FORMAT_TIMESTAMP", []any{ts, "yyyy-MM-dd'T'HH:mm:ss.SSS"}, "2020-05-26T23:00:00.123", false},
+		{"FORMAT_TIMESTAMP", []any{ts, "yyyy-MM-dd HH:mm", "+02:00"}, "2020-05-27 01:00", false},
+		{"FORMAT_TIMESTAMP", []any{ts, "yyyy-MM-dd", "Nowhere/City"}, nil, true},
+		{"PARSE_TIMESTAMP", []any{"2020-05-26 23:00:00.123", "yyyy-MM-dd HH:mm:ss.SSS"}, ts, false},
+		{"PARSE_TIMESTAMP", []any{"2020-05-27 01:00", "yyyy-MM-dd HH:mm", "Europe/Paris"}, Timestamp(1590534000000), false},
+		{"PARSE_TIMESTAMP", []any{"nope", "yyyy"}, nil, true},
+		{"STRINGTOTIMESTAMP", []any{"2020-05-26", "yyyy-MM-dd", "UTC"}, int64(1590451200000), false},
+		{"TIMESTAMPTOSTRING", []any{int64(0), "yyyy-MM-dd HH:mm:ss", "UTC"}, "1970-01-01 00:00:00", false},
+		{"FORMAT_DATE", []any{Date(18408), "dd/MM/yyyy"}, "26/05/2020", false},
+		{"PARSE_DATE", []any{"26/05/2020", "dd/MM/yyyy"}, Date(18408), false},
+		{"FROM_UNIXTIME", []any{int64(1000)}, Timestamp(1000), false},
+		{"UNIX_TIMESTAMP", []any{ts}, int64(1590534000123), false},
+		{"TIMESTAMPADD", []any{"SECONDS", int32(5), ts}, Timestamp(1590534005123), false},
+		{"TIMESTAMPSUB", []any{"DAYS", int32(1), ts}, Timestamp(1590534000123 - msPerDay), false},
+		{"DATEADD", []any{"HOURS", int32(23), Date(10)}, Date(10), false},
+		{"DATEADD", []any{"DAYS", int32(2), Date(10)}, Date(12), false},
+		{"TIMEADD", []any{"HOURS", int32(2), Time(23 * 3600000)}, Time(3600000), false},
+		{"CONVERT_TZ", []any{Timestamp(0), "UTC", "+01:00"}, Timestamp(3600000), false},
+	})
+}
+
+func TestURLFunctions(t *testing.T) {
+	u := "http://user@www.test.com:8080/nested/path?query=a%20b&flag#frag"
+	runCases(t, []fcase{
+		{"URL_EXTRACT_PROTOCOL", []any{u}, "http", false},
+		{"URL_EXTRACT_HOST", []any{u}, "www.test.com", false},
+		{"URL_EXTRACT_PORT", []any{u}, int32(8080), false},
+		{"URL_EXTRACT_PATH", []any{u}, "/nested/path", false},
+		{"URL_EXTRACT_QUERY", []any{u}, "query=a b&flag", false},
+		{"URL_EXTRACT_FRAGMENT", []any{u}, "frag", false},
+		{"URL_EXTRACT_PARAMETER", []any{u, "query"}, "a b", false},
+		{"URL_EXTRACT_PARAMETER", []any{u, "flag"}, "", false},
+		{"URL_EXTRACT_PARAMETER", []any{u, "none"}, nil, false},
+		{"URL_ENCODE_PARAM", []any{"a b&c"}, "a+b%26c", false},
+		{"URL_DECODE_PARAM", []any{"a+b%26c"}, "a b&c", false},
+	})
+}
