@@ -16,7 +16,8 @@ import (
 // broker is one case's private in-memory Kafka cluster (kfake) with the
 // runner's own client. No state is shared between cases.
 type broker struct {
-	cluster *kfake.Cluster
+	cluster *kfake.Cluster // nil for a client of someone else's cluster
+	seeds   []string
 	client  *kgo.Client
 	admin   *kadm.Client
 }
@@ -26,24 +27,36 @@ func newBroker() (*broker, error) {
 	if err != nil {
 		return nil, fmt.Errorf("start kfake: %w", err)
 	}
+	b, err := dialBroker(c.ListenAddrs())
+	if err != nil {
+		c.Close()
+		return nil, err
+	}
+	b.cluster = c
+	return b, nil
+}
+
+// dialBroker connects the runner's clients to a cluster.
+func dialBroker(seeds []string) (*broker, error) {
 	cl, err := kgo.NewClient(
-		kgo.SeedBrokers(c.ListenAddrs()...),
+		kgo.SeedBrokers(seeds...),
 		kgo.RecordPartitioner(kgo.ManualPartitioner()),
 		kgo.ProducerLinger(0),
 		kgo.MaxBufferedRecords(100000),
 	)
 	if err != nil {
-		c.Close()
 		return nil, err
 	}
-	return &broker{cluster: c, client: cl, admin: kadm.NewClient(cl)}, nil
+	return &broker{seeds: seeds, client: cl, admin: kadm.NewClient(cl)}, nil
 }
 
-func (b *broker) addrs() []string { return b.cluster.ListenAddrs() }
+func (b *broker) addrs() []string { return b.seeds }
 
 func (b *broker) close() {
 	b.client.Close()
-	b.cluster.Close()
+	if b.cluster != nil {
+		b.cluster.Close()
+	}
 }
 
 // createTopic creates a topic; an existing topic is not an error.
