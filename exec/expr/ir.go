@@ -129,8 +129,10 @@ func (c *Case) String() string {
 	b.WriteString(" END")
 	return b.String()
 }
-func (c *Cast) String() string   { return "CAST(" + c.X.String() + " AS " + c.Type.String() + ")" }
-func (l *Lambda) String() string { return "(" + strings.Join(l.Params, ", ") + ") => " + l.Body.String() }
+func (c *Cast) String() string { return "CAST(" + c.X.String() + " AS " + c.Type.String() + ")" }
+func (l *Lambda) String() string {
+	return "(" + strings.Join(l.Params, ", ") + ") => " + l.Body.String()
+}
 func (v *LambdaVar) String() string {
 	return v.Name
 }
