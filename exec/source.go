@@ -209,10 +209,6 @@ func (d *SourceDecoder) Schema() *arrow.Schema { return d.schema }
 // far (records flushed, in TimestampCol mode), or NoStreamTime.
 func (d *SourceDecoder) StreamTime() int64 { return d.streamTime }
 
-// Buffered is the number of records appended since the last Flush, dropped
-// ones included.
-func (d *SourceDecoder) Buffered() int { return d.rows }
-
 // Append decodes r into the builders. It returns false when the record was
 // dropped right away (see SourceDecoder). In TimestampCol mode a record
 // whose event time turns out NULL or negative is dropped at Flush instead,
