@@ -187,7 +187,10 @@ func (d *SourceDecoder) initTimestamp(nk, nv int) error {
 		}
 		// ksqlDB parses with the same code as STRINGTOTIMESTAMP, so reuse the
 		// registry's function rather than a second parser that could drift.
-		fn, err := expr.Resolve("STRINGTOTIMESTAMP", []arrow.DataType{expr.StringType, expr.StringType})
+		// The zone is UTC: ksqlDB uses the JVM's default zone, which its
+		// deployments and tests run as UTC, and a server's local zone must
+		// not change results.
+		fn, err := expr.Resolve("STRINGTOTIMESTAMP", []arrow.DataType{expr.StringType, expr.StringType, expr.StringType})
 		if err != nil {
 			return fmt.Errorf("timestamp column %s: %w", f.Name, err)
 		}
@@ -195,7 +198,7 @@ func (d *SourceDecoder) initTimestamp(nk, nv int) error {
 			return fmt.Errorf("timestamp column %s: STRINGTOTIMESTAMP has no row implementation", f.Name)
 		}
 		d.parseTime = fn.Impl
-		d.parseArgs = make([]any, 2)
+		d.parseArgs = make([]any, 3)
 	default:
 		return fmt.Errorf("timestamp column %s must be BIGINT, TIMESTAMP or STRING, not %s", f.Name, expr.TypeName(f.Type))
 	}
@@ -430,7 +433,7 @@ func (d *SourceDecoder) eventTime(col arrow.Array, row int) (int64, error) {
 	case *array.Timestamp:
 		t = int64(c.Value(row))
 	case *array.String:
-		d.parseArgs[0], d.parseArgs[1] = c.Value(row), d.spec.TimestampFormat
+		d.parseArgs[0], d.parseArgs[1], d.parseArgs[2] = c.Value(row), d.spec.TimestampFormat, "UTC"
 		v, err := d.parseTime(d.parseArgs)
 		d.parseArgs[0] = nil
 		if err != nil {
