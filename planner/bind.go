@@ -495,7 +495,7 @@ func (b *binder) caseExpr(e *sql.Case) (expr.Node, error) {
 			} else if !expr.TypesEqual(typ, rt) {
 				return nil, sql.Errorf(sql.CodeDatatypeMismatch, w.Result.Position(),
 					"Invalid Case expression. Type for all 'THEN' clauses should be the same").
-					WithHint("THEN expression '%s' has type %s, expected %s; CAST it", exprText(w.Result), expr.TypeName(rt), expr.TypeName(typ))
+					WithHint("THEN expression %s has type %s, expected %s; CAST it", exprText(w.Result), expr.TypeName(rt), expr.TypeName(typ))
 			}
 		}
 		out.Whens[i] = expr.CaseWhen{Cond: c, Result: r}
@@ -511,7 +511,7 @@ func (b *binder) caseExpr(e *sql.Case) (expr.Node, error) {
 			} else if !expr.TypesEqual(typ, et) {
 				return nil, sql.Errorf(sql.CodeDatatypeMismatch, e.Else.Position(),
 					"Invalid Case expression. Type for 'ELSE' clause should be the same as 'THEN' clauses").
-					WithHint("ELSE expression '%s' has type %s, expected %s; CAST it", exprText(e.Else), expr.TypeName(et), expr.TypeName(typ))
+					WithHint("ELSE expression %s has type %s, expected %s; CAST it", exprText(e.Else), expr.TypeName(et), expr.TypeName(typ))
 			}
 		}
 		out.Else = el

@@ -579,7 +579,7 @@ func addTimeColumn(sp *selectPlan, timeExpr expr.Node) Node {
 		}
 	}
 	p := &Project{Input: proj.Input, Exprs: append(append([]expr.Node(nil), proj.Exprs...), timeExpr),
-		Cols: append(append([]OutCol(nil), proj.Cols...), OutCol{Name: colRowtime, Type: timeExpr.DataType(), Hidden: true})}
+		Cols: append(append([]OutCol(nil), proj.Cols...), OutCol{Name: hiddenTimeName, Type: timeExpr.DataType(), Hidden: true})}
 	return p
 }
 
@@ -605,3 +605,9 @@ func sinkTimeExpr(sp *selectPlan, sink *Source) (expr.Node, error) {
 	}
 	return nil, sql.Errorf(sql.CodeInternal, sql.Pos{}, "timestamp column %s not in the projection", sink.TimestampColumn)
 }
+
+// hiddenTimeName names the hidden row-time column in operator schemas. It
+// cannot clash with a SQL column name: identifiers never contain '$'
+// unquoted, and sluice rejects no quoted names, but the column is found by
+// index (Plan.OutputTimeCol), never by name.
+const hiddenTimeName = "$ROWTIME"
