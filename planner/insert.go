@@ -209,4 +209,3 @@ func insertConvertible(from, to arrow.DataType) bool {
 	}
 	return false
 }
-

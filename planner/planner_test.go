@@ -22,7 +22,7 @@ func newMemCatalog() *memCatalog {
 }
 
 func (c *memCatalog) Source(name string) (*Source, bool) { s, ok := c.sources[name]; return s, ok }
-func (c *memCatalog) Type(name string) (*sql.Type, bool)  { t, ok := c.types[name]; return t, ok }
+func (c *memCatalog) Type(name string) (*sql.Type, bool) { t, ok := c.types[name]; return t, ok }
 
 // props are the defaults the tests run with unless a command sets others
 // with props=k=v,...
@@ -230,4 +230,3 @@ func explainRules(t *testing.T, cat *memCatalog, st sql.Stmt) string {
 	}
 	return b.String()
 }
-

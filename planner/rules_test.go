@@ -11,7 +11,7 @@ import (
 // testScan is a scan of S(K INT KEY, A INT, B STRING).
 func testScan() *Scan {
 	return NewScan(&Source{Name: "S", Kind: sql.KindStream, Topic: "s",
-		Columns: []Column{{Name: "K", Type: sql.Int, Role: sql.ColKey}, {Name: "A", Type: sql.Int}, {Name: "B", Type: sql.String}},
+		Columns:   []Column{{Name: "K", Type: sql.Int, Role: sql.ColKey}, {Name: "A", Type: sql.Int}, {Name: "B", Type: sql.String}},
 		KeyFormat: Format{Name: "KAFKA"}, ValueFormat: Format{Name: "JSON"}}, "")
 }
 
