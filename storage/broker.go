@@ -41,9 +41,16 @@ type BrokerConfig struct {
 	// topic creation.
 	AutoCreatePartitions int32
 
-	// Logger receives the broker's log. kfake's levels are shifted down
-	// one step (its "info" logs every request): error->Error, warn->Info,
-	// info->Debug, debug->Debug-4. Default slog.Default().
+	// SyncWrites fsyncs every produced batch before acknowledging it.
+	// Default off, like Apache Kafka: records are in the OS page cache when
+	// acknowledged, so they survive a crash of the process but not of the
+	// machine; segments are synced when they roll and on Close.
+	SyncWrites bool
+
+	// Logger receives the broker's log. kfake's errors and warnings (which
+	// are about persistence failures, corrupt files and late group members)
+	// keep their level; its info level logs every request and becomes
+	// Debug, its debug level Debug-4. Default slog.Default().
 	Logger *slog.Logger
 }
 
@@ -139,6 +146,9 @@ func StartBroker(ctx context.Context, cfg BrokerConfig) (*Broker, error) {
 	}
 	if cfg.DataDir != "" {
 		opts = append(opts, kfake.DataDir(cfg.DataDir))
+		if cfg.SyncWrites {
+			opts = append(opts, kfake.SyncWrites())
+		}
 	}
 	c, err := kfake.NewCluster(opts...)
 	if err != nil {
@@ -240,7 +250,7 @@ func (k *kfakeLogger) Logf(level kfake.LogLevel, format string, args ...any) {
 	case kfake.LogLevelError:
 		lvl = slog.LevelError
 	case kfake.LogLevelWarn:
-		lvl = slog.LevelInfo
+		lvl = slog.LevelWarn
 	case kfake.LogLevelInfo:
 		lvl = slog.LevelDebug
 	default:

@@ -310,3 +310,19 @@ func TestBrokerTransactSessionSurvivesRestart(t *testing.T) {
 		t.Fatalf("transaction after restart: %v", err)
 	}
 }
+
+func TestBrokerSyncWrites(t *testing.T) {
+	dir := t.TempDir()
+	b, err := StartBroker(testCtx(t), BrokerConfig{DataDir: dir, SyncWrites: true, Logger: testLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	produce(t, newClient(t, b.Addrs(), kgo.AllowAutoTopicCreation()), "synced", "s1", "s2")
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	b2 := startBroker(t, dir)
+	if got := consumeAll(t, b2.Addrs(), "synced", 2); !slices.Equal(got, []string{"s1", "s2"}) {
+		t.Fatalf("after restart read %v", got)
+	}
+}
