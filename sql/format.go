@@ -96,6 +96,9 @@ func formatType(b *strings.Builder, t *Type) {
 }
 
 func formatDuration(d Duration) string {
+	if d.Millis == 0 {
+		return "0 SECONDS"
+	}
 	units := []struct {
 		ms   int64
 		name string

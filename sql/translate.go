@@ -73,6 +73,9 @@ var argUnits = map[string]bool{
 type translator struct {
 	toks []token
 	aux  []any // side table for placeholders
+	// args holds the start index of every function argument list, where
+	// (and only where) a lambda may begin.
+	args map[int]bool
 }
 
 func (x *translator) addAux(v any) string {
@@ -204,6 +207,18 @@ func (x *translator) seq(lo, hi int) ([]seg, error) {
 			i++
 		case tkQIdent, tkIdent:
 			name := t.Val
+			if next(1).isOp("=>") {
+				if !x.argStart(i, lo) {
+					return nil, Errorf(CodeSyntax, next(1).Pos, "unexpected =>").WithHint("%s", opHint("=>"))
+				}
+				end, err := x.lambda(i, hi, []string{name}, i+2, &out)
+				if err != nil {
+					return nil, err
+				}
+				prim = -1
+				i = end
+				continue
+			}
 			if t.Kind == tkIdent {
 				n1 := next(1)
 				switch {
@@ -246,14 +261,6 @@ func (x *translator) seq(lo, hi int) ([]seg, error) {
 						prim = -1
 					}
 					i++
-					continue
-				case n1.isOp("=>"):
-					end, err := x.lambda(i, hi, []string{name}, i+2, &out)
-					if err != nil {
-						return nil, err
-					}
-					prim = -1
-					i = end
 					continue
 				case name == "CAST" && n1.isOp("("):
 					j, err := x.match(i+1, hi)
@@ -329,6 +336,10 @@ func (x *translator) seq(lo, hi int) ([]seg, error) {
 				if j == i+3 && x.toks[i+2].isOp("*") {
 					out = append(out, seg{text: quoteBacktick(phStar), at: x.toks[i+2].Pos})
 				} else {
+					if x.args == nil {
+						x.args = map[int]bool{}
+					}
+					x.args[i+2] = true
 					inner, err := x.seq(i+2, j)
 					if err != nil {
 						return nil, err
@@ -355,6 +366,9 @@ func (x *translator) seq(lo, hi int) ([]seg, error) {
 					return nil, err
 				}
 				if j+1 < hi && x.toks[j+1].isOp("=>") {
+					if !x.argStart(i, lo) {
+						return nil, Errorf(CodeSyntax, x.toks[j+1].Pos, "unexpected =>").WithHint("%s", opHint("=>"))
+					}
 					params, err := x.lambdaParams(i+1, j)
 					if err != nil {
 						return nil, err
@@ -462,6 +476,12 @@ func opHint(op string) string {
 		return "end the statement before the ';'"
 	}
 	return "check the expression syntax"
+}
+
+// argStart reports whether toks[i] begins a function argument: a lambda
+// is only valid as a whole argument.
+func (x *translator) argStart(i, lo int) bool {
+	return x.args[lo] && (i == lo || x.toks[i-1].isOp(","))
 }
 
 // lambdaParams reads the identifiers of a (x, y) => parameter list.
