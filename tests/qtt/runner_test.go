@@ -11,26 +11,35 @@ import (
 
 // selftestExpectations gives, per case of testdata/selftest.json, the
 // status the runner must report and a text its reason or diff must contain.
-var selftestExpectations = map[string]struct {
-	status Status
-	text   string
-}{
-	"selftest - copy json passes":                          {Pass, ""},
-	"selftest - wrong value fails":                         {Fail, `value.NAME: expected "uno", got "one"`},
-	"selftest - decimal scale fails":                       {Fail, "value.PRICE: expected 1.5, got 1.50"},
-	"selftest - missing record fails":                      {Fail, "OUTPUT: expected 1 records, got 2"},
-	"selftest - wrong timestamp fails":                     {Fail, "timestamp: expected 6, got 5"},
-	"selftest - kafka format passes":                       {Pass, ""},
-	"selftest - delimited format passes":                   {Pass, ""},
-	"selftest - windowed keys pass":                        {Pass, ""},
-	"selftest - wrong window fails":                        {Fail, "window: expected time[0,10000], got time[10000,20000]"},
-	"selftest - wrong post schema fails":                   {Fail, "schema: expected `ID` INTEGER KEY"},
-	"selftest - expected error passes":                     {Pass, ""},
-	"selftest - expected error with another message fails": {Fail, "a message no engine writes"},
-	"selftest - missing expected error fails":              {Fail, "expected an error"},
-	"selftest - schema registry skips - AVRO":              {Skip, "needs schema-registry format AVRO"},
-	"selftest - schema registry skips - JSON":              {Pass, ""},
-	"selftest - test-only function skips":                  {Skip, "test-only function TEST_UDF"},
+//
+// Cases marked copyOnly need engine features that sluice may not have yet
+// (header propagation, persistent queries over windowed sources); against
+// sluice their outcome is logged, not checked.
+type selftestWant struct {
+	status   Status
+	text     string
+	copyOnly bool
+}
+
+var selftestExpectations = map[string]selftestWant{
+	"selftest - copy json passes":                          {status: Pass, text: ""},
+	"selftest - wrong value fails":                         {status: Fail, text: `value.NAME: expected "uno", got "one"`},
+	"selftest - decimal scale fails":                       {status: Fail, text: "value.PRICE: expected 1.5, got 1.50"},
+	"selftest - missing record fails":                      {status: Fail, text: "OUTPUT: expected 1 records, got 2"},
+	"selftest - wrong timestamp fails":                     {status: Fail, text: "timestamp: expected 6, got 5"},
+	"selftest - kafka format passes":                       {status: Pass, text: ""},
+	"selftest - delimited format passes":                   {status: Pass, text: ""},
+	"selftest - windowed keys pass":                        {status: Pass, text: "", copyOnly: true},
+	"selftest - headers pass":                              {status: Pass, text: "", copyOnly: true},
+	"selftest - missing headers fail":                      {status: Fail, text: "headers: expected 1, got 0"},
+	"selftest - wrong window fails":                        {status: Fail, text: "window: expected time[0,10000], got time[10000,20000]", copyOnly: true},
+	"selftest - wrong post schema fails":                   {status: Fail, text: "schema: expected `ID` INTEGER KEY"},
+	"selftest - expected error passes":                     {status: Pass, text: ""},
+	"selftest - expected error with another message fails": {status: Fail, text: "a message no engine writes"},
+	"selftest - missing expected error fails":              {status: Fail, text: "expected an error"},
+	"selftest - schema registry skips - AVRO":              {status: Skip, text: "needs schema-registry format AVRO"},
+	"selftest - schema registry skips - JSON":              {status: Pass, text: ""},
+	"selftest - test-only function skips":                  {status: Skip, text: "test-only function TEST_UDF"},
 }
 
 func loadSelftest(t *testing.T) []*Case {
@@ -44,7 +53,7 @@ func loadSelftest(t *testing.T) []*Case {
 
 // checkSelftest runs the self-test cases with runner and checks each
 // outcome against selftestExpectations.
-func checkSelftest(t *testing.T, r *Runner) {
+func checkSelftest(t *testing.T, r *Runner, copyEngine bool) {
 	cases := loadSelftest(t)
 	if len(cases) != len(selftestExpectations) {
 		t.Fatalf("selftest.json expands to %d cases, expectations cover %d", len(cases), len(selftestExpectations))
@@ -61,6 +70,9 @@ func checkSelftest(t *testing.T, r *Runner) {
 		if testing.Verbose() {
 			t.Log(out.String())
 		}
+		if want.copyOnly && !copyEngine {
+			continue
+		}
 		if res.Status != want.status {
 			t.Errorf("%s: got %s, want %s\n%s", res.Case.Name, res.Status, want.status, out.String())
 			continue
@@ -75,7 +87,7 @@ func checkSelftest(t *testing.T, r *Runner) {
 // real serde, real comparison) against a test double, so that the runner's
 // verdicts are trustworthy before the engine can run these cases.
 func TestRunnerWithCopyEngine(t *testing.T) {
-	checkSelftest(t, &Runner{Open: openCopyEngine(false), Timeout: 15 * time.Second, TempDir: t.TempDir()})
+	checkSelftest(t, &Runner{Open: openCopyEngine(false), Timeout: 15 * time.Second, TempDir: t.TempDir()}, true)
 }
 
 // TestRunnerWithSluice runs the same self-test against sluice itself.
@@ -83,7 +95,7 @@ func TestRunnerWithSluice(t *testing.T) {
 	if !engineAvailable(t) {
 		t.Skip("the engine does not open yet")
 	}
-	checkSelftest(t, &Runner{TempDir: t.TempDir()})
+	checkSelftest(t, &Runner{TempDir: t.TempDir()}, false)
 }
 
 func TestRunnerTimeout(t *testing.T) {
