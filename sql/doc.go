@@ -7,7 +7,7 @@
 //  1. lexer.go tokenizes the whole script once. Tokens keep their exact
 //     source text and their position (byte offset, 1-based line, 1-based
 //     rune column). Unquoted identifiers fold to upper case; `x` and "x"
-//     keep their case; strings unescape ”; numbers are INT, DECIMAL
+//     keep their case; a doubled quote in a string stands for one; numbers are INT, DECIMAL
 //     (has a point) or DOUBLE (has an exponent); $n is a parameter; ${v} a
 //     variable reference; -- and /* */ comments are skipped.
 //  2. split.go groups tokens into statements at top-level semicolons.

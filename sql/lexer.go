@@ -286,10 +286,10 @@ func (l *lexer) quoted(q byte, start Pos, what, hint string) (string, error) {
 		}
 		r, n := utf8.DecodeRuneInString(l.src[l.off:])
 		if r == utf8.RuneError && n == 1 {
-			b.WriteByte(c)
-		} else {
-			b.WriteString(l.src[l.off : l.off+n])
+			return "", Errorf(CodeSyntax, l.pos(), "invalid UTF-8 in %s", what).
+				WithHint("SQL text must be UTF-8")
 		}
+		b.WriteString(l.src[l.off : l.off+n])
 		l.advance()
 	}
 }

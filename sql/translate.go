@@ -198,10 +198,28 @@ func (x *translator) seq(lo, hi int) ([]seg, error) {
 			emit(quoteBacktick(phParam)+"("+strconv.Itoa(n)+")", t, false)
 			i++
 		case tkString, tkInt, tkDecimal, tkDouble:
+			if t.Kind == tkString && prim >= 0 {
+				// MySQL would read `expr 'text'` as an alias; ksqlDB has no
+				// string aliases.
+				return nil, Errorf(CodeSyntax, t.Pos, "unexpected string %s", t.describe()).
+					WithHint("quote aliases with backticks: AS `name`")
+			}
 			prim = len(out)
-			if t.Kind == tkString {
+			switch {
+			case t.Kind == tkString:
 				emit(quoteString(t.Val), t, true)
-			} else {
+			case t.Kind == tkDecimal:
+				// TiDB misreads "12. AS x"; give it "12.0". The literal's
+				// text is taken from the original token, not from here.
+				text := t.Text
+				if strings.HasPrefix(text, ".") {
+					text = "0" + text
+				}
+				if strings.HasSuffix(text, ".") {
+					text += "0"
+				}
+				emit(text, t, true)
+			default:
 				emit(t.Text, t, true)
 			}
 			i++
