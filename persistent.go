@@ -215,7 +215,7 @@ func (q *persistentQuery) run(ctx context.Context) {
 	defer close(q.done)
 	backoff := 100 * time.Millisecond
 	for ctx.Err() == nil {
-		_, err := q.cycle(ctx, nil)
+		_, err := q.cycle(ctx)
 		switch {
 		case err == nil:
 			backoff = 100 * time.Millisecond
@@ -246,15 +246,20 @@ func (q *persistentQuery) setState(s string) {
 	q.errMu.Unlock()
 }
 
-// cycle runs one processing cycle. With pollCtx == nil it polls with ctx.
-// It returns the number of records processed.
-func (q *persistentQuery) cycle(ctx context.Context, pollCtx context.Context) (int, error) {
+// cycleTimeout bounds the work of a cycle after its poll: processing,
+// flushing the sink and committing.
+const cycleTimeout = 60 * time.Second
+
+// cycle runs one processing cycle: only the poll is bound to pollCtx. Once
+// records are fetched, the cycle finishes (process, flush, commit) even when
+// the query is being stopped, so that a clean stop neither loses nor repeats
+// output. It returns the number of records processed.
+func (q *persistentQuery) cycle(pollCtx context.Context) (int, error) {
 	q.cycleMu.Lock()
 	defer q.cycleMu.Unlock()
-	if pollCtx == nil {
-		pollCtx = ctx
-	}
 	fetches := q.consumer.PollFetches(pollCtx)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(pollCtx), cycleTimeout)
+	defer cancel()
 	if fetches.IsClientClosed() {
 		return 0, context.Canceled
 	}
@@ -278,7 +283,6 @@ func (q *persistentQuery) cycle(ctx context.Context, pollCtx context.Context) (i
 			return
 		}
 		n += len(fp.Records)
-		q.metrics.RecordsIn.Add(int64(len(fp.Records)))
 		q.pos[fp.Partition] = fp.Records[len(fp.Records)-1].Offset + 1
 		t.submit(ctx, fp.Records)
 		running = append(running, t)
@@ -362,7 +366,7 @@ func (q *persistentQuery) catchUp(ctx context.Context) error {
 			return nil
 		}
 		pollCtx, cancel := context.WithTimeout(ctx, time.Second)
-		n, err := q.cycle(ctx, pollCtx)
+		n, err := q.cycle(pollCtx)
 		cancel()
 		if err != nil && ctx.Err() == nil {
 			return fmt.Errorf("query %s: %w", q.id, err)

@@ -17,7 +17,7 @@ func TestFilterProjectIntoTopic(t *testing.T) {
 	defer eng.Close()
 	mustExec(t, eng, `
 		CREATE STREAM transactions (tx_id BIGINT KEY, customer_id INT, amount DOUBLE, currency STRING)
-		  WITH (KAFKA_TOPIC='transactions', VALUE_FORMAT='JSON', PARTITIONS=3);
+		  WITH (KAFKA_TOPIC='transactions', FORMAT='JSON', PARTITIONS=3);
 		SET 'auto.offset.reset'='earliest';`)
 	cl := client(t, eng.KafkaAddrs())
 	for i := 1; i <= 30; i++ {
@@ -143,7 +143,7 @@ func TestPushQueryLimit(t *testing.T) {
 	}()
 	var got []string
 	for rows.Next() {
-		got = append(got, fmt.Sprint(rows.Row().Values...))
+		got = append(got, fmt.Sprintln(rows.Row().Values...))
 	}
 	if err := rows.Err(); err != nil {
 		t.Fatal(err)
@@ -152,7 +152,7 @@ func TestPushQueryLimit(t *testing.T) {
 		t.Fatalf("got %d rows (%v), want 2 (LIMIT 2)", len(got), got)
 	}
 	for _, g := range got {
-		if g != "2 N2" && g != "3 N3" && g != "4 N4" {
+		if g != "2 N2\n" && g != "3 N3\n" && g != "4 N4\n" {
 			t.Errorf("unexpected row %q", g)
 		}
 	}
