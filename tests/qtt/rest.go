@@ -12,6 +12,9 @@ import (
 	"github.com/sluicedb/sluice/sql"
 )
 
+// restPrepareFailed is the REST server's prefix of statement errors.
+const restPrepareFailed = "Failed to prepare statement: "
+
 // pushIdle is how long a push query may stay silent, after the queries have
 // consumed their inputs, before the runner stops reading it.
 const pushIdle = 500 * time.Millisecond
@@ -24,6 +27,12 @@ const pushIdle = 500 * time.Millisecond
 // Expected topic contents (INSERT VALUES) are compared as in QTT files.
 func runREST(ctx context.Context, c *Case, b *broker, eng Target, res *Result) {
 	exp := c.expected()
+	if exp != nil {
+		// The REST layer prefixes some messages; the engine's part follows.
+		e := *exp
+		e.Message = strings.TrimPrefix(e.Message, restPrepareFailed)
+		exp = &e
+	}
 	var admin, queries []string
 	for i, s := range c.Statements {
 		if firstWord(s) == "SELECT" {

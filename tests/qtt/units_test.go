@@ -3,6 +3,7 @@ package qtt
 import (
 	"encoding/binary"
 	"encoding/json"
+	"fmt"
 	"math"
 	"strings"
 	"testing"
@@ -361,5 +362,33 @@ func TestBaseline(t *testing.T) {
 	}
 	if b, err := ReadBaseline(t.TempDir() + "/none"); err != nil || len(b) != 0 {
 		t.Errorf("missing baseline: %v %v", b, err)
+	}
+}
+
+func TestMessageMatches(t *testing.T) {
+	err := fmt.Errorf("wrapped: %w", &sql.Error{Code: sql.CodeInvalidParameter, Msg: "Format 'KAFKA' is bad", Hint: "use JSON"})
+	for _, c := range []struct {
+		want string
+		ok   bool
+	}{
+		{"", true},
+		{"Format 'KAFKA' is bad.", true}, // Java's trailing period
+		{"'KAFKA' is", true},
+		{"use JSON", true},
+		{"Format 'JSON'", false},
+	} {
+		if got := messageMatches(err, c.want); got != c.ok {
+			t.Errorf("%q: %v", c.want, got)
+		}
+	}
+	res := &Result{}
+	checkError(res, &ExpectedException{Type: "org.apache.kafka.streams.errors.StreamsException"}, stageStatement, err)
+	if res.Status != Fail || res.RightStage {
+		t.Errorf("a statement error matched a StreamsException: %+v", res)
+	}
+	res = &Result{}
+	checkError(res, &ExpectedException{Type: "io.confluent.ksql.util.KsqlStatementException", Message: "is bad"}, stageStatement, err)
+	if res.Status != Pass || !res.RightStage || !res.SameMessage {
+		t.Errorf("matching statement error: %+v", res)
 	}
 }
