@@ -148,6 +148,9 @@ func (c *CommandLog) Replay(ctx context.Context, from int64, fn func(offset int6
 	if c.closed.Load() {
 		return from, fmt.Errorf("replay command log %q: %w", c.topic, ErrClosed)
 	}
+	if from < 0 {
+		return from, fmt.Errorf("replay command log %q: negative offset %d", c.topic, from)
+	}
 	end, err := c.End(ctx)
 	if err != nil {
 		return from, fmt.Errorf("replay: %w", err)
@@ -174,6 +177,9 @@ func (c *CommandLog) Tail(ctx context.Context, from int64, fn func(offset int64,
 
 // read consumes the log from from until end (exclusive; -1 for no end).
 func (c *CommandLog) read(ctx context.Context, from, end int64, fn func(int64, string, []byte) error) (int64, error) {
+	if from < 0 {
+		return from, fmt.Errorf("read command log %q: negative offset %d", c.topic, from)
+	}
 	starts, err := c.k.StartOffsets(ctx, c.topic)
 	if err != nil {
 		return from, fmt.Errorf("read command log: %w", err)
