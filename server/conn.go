@@ -393,6 +393,7 @@ func (c *conn) streamRows(ctx context.Context, cancel context.CancelCauseFunc, r
 		n      int64
 		buf    []byte
 		fields = make([][]byte, ncols)
+		offs   = make([]int, 0, ncols+1)
 		werr   error
 	)
 	for {
@@ -416,8 +417,9 @@ func (c *conn) streamRows(ctx context.Context, cancel context.CancelCauseFunc, r
 				" values for " + strconv.Itoa(ncols) + " columns")
 			break
 		}
-		buf = buf[:0]
-		offs := make([]int, 0, ncols+1)
+		// One buffer holds the row's rendered values; fields slice it once
+		// it stops growing. Send encodes a copy, so both are reused.
+		buf, offs = buf[:0], offs[:0]
 		for i, v := range row.Values {
 			offs = append(offs, len(buf))
 			if v == nil {

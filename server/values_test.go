@@ -160,3 +160,19 @@ func TestPGTypeOf(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkAppendRow renders the all-types row, the per-row work of sending
+// a DataRow (reflection on the named types included).
+func BenchmarkAppendRow(b *testing.B) {
+	b.ReportAllocs()
+	var buf []byte
+	for b.Loop() {
+		buf = buf[:0]
+		for _, v := range allTypesRow {
+			if v != nil {
+				buf, _ = appendText(buf, v)
+			}
+		}
+	}
+	b.SetBytes(int64(len(buf)))
+}
