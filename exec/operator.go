@@ -31,4 +31,7 @@ type TaskContext struct {
 	// OnRecordError is called for a record that could not be processed
 	// (decode or evaluation error). It must not block.
 	OnRecordError func(err error)
+	// OpenState opens a stateful operator's store (see StateStore). It is
+	// nil for pipelines without state.
+	OpenState StateOpener
 }

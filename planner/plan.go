@@ -31,6 +31,25 @@ type Plan struct {
 	Emit sql.EmitMode
 	// Explain is the rendered logical and physical plans.
 	Explain string
+	// Pre are the stages that run before this one, in order: each reads a
+	// topic and writes an internal topic (a repartition topic) that a later
+	// stage reads. Empty for single-stage queries. The top-level fields of
+	// Plan are the final stage.
+	Pre []*Stage
+}
+
+// Stage is one sub-topology of a multi-stage query: a source topic, the
+// operators, and the sink (an internal topic) that connects it to the next
+// stage.
+type Stage struct {
+	Input exec.SourceSpec
+	Ops   []any
+	Sink  exec.SinkSpec
+	// Topic is the internal topic the stage writes, with its partition
+	// count; the engine creates it (with the query) and deletes it (with the
+	// query's DROP).
+	Topic      string
+	Partitions int32
 }
 
 // Node is a logical plan node (scan, filter, project, ...). Nodes are
