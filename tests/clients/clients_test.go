@@ -42,12 +42,27 @@ func (w testWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// sessionWatcher receives the server's debug log and signals each session
+// start, so a test knows when psql is connected.
+type sessionWatcher struct{ started chan struct{} }
+
+func (w sessionWatcher) Write(p []byte) (int, error) {
+	if bytes.Contains(p, []byte(`msg="session started"`)) {
+		select {
+		case w.started <- struct{}{}:
+		default:
+		}
+	}
+	return len(p), nil
+}
+
 // stack is an engine with the embedded broker and a Postgres server, both
 // on free loopback ports.
 type stack struct {
-	kafka  string // broker address for kcat
-	pgHost string
-	pgPort string
+	kafka    string // broker address for kcat
+	pgHost   string
+	pgPort   string
+	sessions chan struct{} // receives when a Postgres session starts
 }
 
 func startStack(t *testing.T, ctx context.Context) *stack {
@@ -61,7 +76,9 @@ func startStack(t *testing.T, ctx context.Context) *stack {
 	if err != nil {
 		t.Fatalf("open engine: %v", err)
 	}
-	srv := server.New(server.Adapt(eng), server.Config{Addr: "127.0.0.1:0", Logger: logger})
+	sessions := make(chan struct{}, 1)
+	srvLogger := slog.New(slog.NewTextHandler(sessionWatcher{sessions}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	srv := server.New(server.Adapt(eng), server.Config{Addr: "127.0.0.1:0", Logger: srvLogger})
 	if err := srv.Listen(); err != nil {
 		eng.Close()
 		t.Fatalf("listen: %v", err)
@@ -86,7 +103,7 @@ func startStack(t *testing.T, ctx context.Context) *stack {
 	if len(addrs) == 0 {
 		t.Fatal("engine reports no Kafka address")
 	}
-	return &stack{kafka: addrs[0], pgHost: host, pgPort: port}
+	return &stack{kafka: addrs[0], pgHost: host, pgPort: port, sessions: sessions}
 }
 
 // psqlCmd builds a psql invocation against the stack: no psqlrc, stop at the
@@ -221,11 +238,21 @@ func TestPsqlCancelsAPushQuery(t *testing.T) {
 	cmd := s.psqlCmd(ctx, psql, "-c", "SELECT n FROM ticks EMIT CHANGES;")
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
+	for len(s.sessions) > 0 {
+		<-s.sessions // from the CREATE STREAM's session
+	}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	// psql has no way to say the query is running; give it time to start.
-	time.Sleep(2 * time.Second)
+	select {
+	case <-s.sessions:
+	case <-ctx.Done():
+		t.Fatal("psql never connected")
+	}
+	// psql sends its Query right after startup. A cancel that lands while
+	// the session is still idle is dropped (as in Postgres), so leave the
+	// query a moment to start.
+	time.Sleep(500 * time.Millisecond)
 	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
 		t.Fatal(err)
 	}
