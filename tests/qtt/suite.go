@@ -182,7 +182,7 @@ func WriteSummary(w io.Writer, s *Summary) {
 		fmt.Fprintln(w, ScoreLine("conformance", s.QTT))
 	}
 	if s.REST.Pass+s.REST.Fail+s.REST.Skip > 0 {
-		fmt.Fprintln(w, ScoreLine("rest conformance", s.REST))
+		fmt.Fprintln(w, ScoreLine("conformance (rest)", s.REST))
 	}
 }
 
