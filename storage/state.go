@@ -3,6 +3,7 @@ package storage
 import (
 	"errors"
 	"fmt"
+	"log"
 	"sync/atomic"
 
 	"github.com/cockroachdb/pebble"
@@ -40,6 +41,7 @@ func OpenState(dir string, inMemory bool) (*State, error) {
 	opts := &pebble.Options{
 		Cache:        cache,
 		MemTableSize: stateMemTableSize,
+		Logger:       quietPebbleLogger{},
 	}
 	if inMemory {
 		opts.FS = vfs.NewMem()
@@ -281,3 +283,12 @@ func (i *Iter) Error() error { return i.it.Error() }
 
 // Close releases the iterator and returns any iteration error.
 func (i *Iter) Close() error { return i.it.Close() }
+
+// quietPebbleLogger drops Pebble's informational messages (WAL replay
+// notes and the like, which it prints to the standard logger on every
+// open) and keeps its fatal ones.
+type quietPebbleLogger struct{}
+
+func (quietPebbleLogger) Infof(string, ...any) {}
+
+func (quietPebbleLogger) Fatalf(format string, args ...any) { log.Fatalf("pebble: "+format, args...) }
