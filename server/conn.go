@@ -37,8 +37,8 @@ var (
 // clientMsg is a frontend message copied out of pgproto3's reused buffers,
 // so the reader goroutine can go on reading while the connection works.
 type clientMsg struct {
-	typ   byte   // the protocol's message type byte
-	query string // for 'Q'
+	typ   byte   // the protocol's message type byte; 0 for a protocol error
+	query string // for 'Q'; for 0, the error
 }
 
 // conn is one client connection. Only its own goroutine (serve and what it
@@ -161,7 +161,13 @@ func (c *conn) serve() {
 			m, err := c.be.Receive()
 			if err != nil {
 				if !isClosedConnErr(err) {
+					// A malformed or unknown message: the stream cannot be
+					// resynchronised, so serve says why and hangs up.
 					c.log.Debug("reading from client", "err", err)
+					select {
+					case msgs <- clientMsg{typ: 0, query: err.Error()}:
+					case <-quit:
+					}
 				}
 				return
 			}
@@ -211,10 +217,13 @@ func (c *conn) serve() {
 			c.fatal(codeAdminShutdown, "terminating connection due to administrator command")
 			return
 		case m := <-msgs:
-			if skipping && m.typ != 'S' && m.typ != 'X' {
+			if skipping && m.typ != 'S' && m.typ != 'X' && m.typ != 0 {
 				continue
 			}
 			switch m.typ {
+			case 0:
+				c.fatal(codeProtocolViolation, "invalid message: "+m.query)
+				return
 			case 'X':
 				return
 			case 'Q':

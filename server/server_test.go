@@ -446,3 +446,13 @@ func TestListenRefusesNonLoopbackWithoutAuth(t *testing.T) {
 		t.Fatalf("Listen on 0.0.0.0 with AllowNonLoopbackTrust: %v", err)
 	}
 }
+
+func TestUnknownMessageIsAProtocolViolation(t *testing.T) {
+	srv, _ := startServer(t, Config{})
+	c := connect(t, srv)
+	if _, err := c.nc.Write([]byte{'?', 0, 0, 0, 4}); err != nil {
+		t.Fatal(err)
+	}
+	equalLines(t, "after an unknown message", c.until2EOF(),
+		[]string{"E FATAL 08P01 invalid message: unknown message type: ?"})
+}
