@@ -2,7 +2,33 @@ package sluice
 
 import (
 	"github.com/sluicedb/sluice/exec"
+	"github.com/sluicedb/sluice/exec/expr"
 	"github.com/sluicedb/sluice/planner"
+)
+
+// The Go types of SQL values in Row.Values that are not plain Go types
+// (re-exported from exec/expr; see Row).
+type (
+	// Decimal is a DECIMAL(p, s) value.
+	Decimal = expr.Decimal
+	// Date is a DATE: days since 1970-01-01.
+	Date = expr.Date
+	// Time is a TIME: milliseconds since midnight.
+	Time = expr.Time
+	// Timestamp is a TIMESTAMP: milliseconds since the epoch, UTC.
+	Timestamp = expr.Timestamp
+	// Map is a MAP value; entries keep insertion order.
+	Map = expr.Map
+	// Struct is a STRUCT value.
+	Struct = expr.Struct
+)
+
+// Change kinds of result rows.
+const (
+	Insert       = exec.Insert
+	Delete       = exec.Delete
+	UpdateBefore = exec.UpdateBefore
+	UpdateAfter  = exec.UpdateAfter
 )
 
 // Source is a stream or table of the catalog.
@@ -32,8 +58,10 @@ type Column struct {
 	Key bool
 }
 
-// Row is one result row: its change kind and its values in the Go
-// representation of package exec/expr (nil for NULL, int32 for INT, ...).
+// Row is one result row: its change kind and its values as Go values: nil
+// for NULL, bool, int32 (INT), int64 (BIGINT), float64 (DOUBLE), Decimal,
+// string, []byte (BYTES), Date, Time, Timestamp, []any (ARRAY), *Map and
+// *Struct.
 type Row struct {
 	Kind   ChangeKind
 	Values []any

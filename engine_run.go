@@ -48,10 +48,13 @@ func open(ctx context.Context, cfg config) (e *Engine, err error) {
 		cat:     newCatalog(),
 		queries: map[string]*persistentQuery{},
 	}
-	e = &Engine{cfg: cfg, engineState: st}
+	eng := &Engine{cfg: cfg, engineState: st}
+	e = eng
 	defer func() {
 		if err != nil {
-			e.closeResources()
+			// e is nil here when the failing return said so; clean up the
+			// engine under construction, not the result.
+			eng.closeResources()
 			e = nil
 		}
 	}()
