@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"sync"
 	"time"
 
@@ -15,45 +16,60 @@ import (
 	"github.com/sluicedb/sluice/sql"
 )
 
-// persistentQuery runs a CSAS/CTAS/INSERT INTO ... SELECT: it consumes the
-// source topic's partitions, runs one task per partition, produces to the
-// sink topic and commits the consumed offsets after the sink acknowledged
-// (at-least-once; exactly-once wraps the same cycle in a Kafka transaction).
-//
-// The processing cycle, run by one goroutine (or by RunUntilIdle in manual
-// drive), is:
-//
-//  1. poll a set of fetches;
-//  2. hand each partition's records to its task's goroutine and wait for all
-//     tasks to finish them (tasks run in parallel, one goroutine each);
-//  3. flush the producer: every output record of the cycle is acknowledged;
-//  4. commit the next offsets of the cycle's partitions to the query's group.
-//
-// Because offsets are committed only after step 3, a crash can repeat output
-// (at-least-once) but never lose it, and a clean stop (which finishes the
-// cycle) neither loses nor repeats.
+// persistentQuery runs a CSAS/CTAS/INSERT INTO ... SELECT. A query is one
+// or more stages (sub-topologies connected by internal repartition topics,
+// planner.Plan.Pre); each stage consumes its input topic's partitions, runs
+// one task per partition, and produces to its sink topic.
 type persistentQuery struct {
 	e       *Engine
 	id      string
 	info    *queryInfo
 	plan    *planner.Plan
-	group   string
 	metrics *exec.Metrics
+	stages  []*stage
+
+	cancel context.CancelFunc
+	done   chan struct{}
+
+	errMu sync.Mutex
+	state string // RUNNING, ERROR, STOPPED
+}
+
+// stage runs one sub-topology of a query. Its processing cycle, run by the
+// stage's goroutine (or by RunUntilIdle in manual drive), is:
+//
+//  1. poll a set of fetches;
+//  2. hand each partition's records to its task's goroutine and wait for all
+//     tasks to finish them (tasks run in parallel, one goroutine each);
+//  3. flush the producer: every output and changelog record of the cycle is
+//     acknowledged;
+//  4. commit each task's state batch with its checkpoint (next offset);
+//  5. commit the next offsets to the stage's consumer group.
+//
+// Offsets are committed only after 3 and 4, so a crash can repeat output
+// (at-least-once) but never lose it; a clean stop finishes the cycle, so it
+// neither loses nor repeats.
+type stage struct {
+	q      *persistentQuery
+	name   string // state and group name: query id, or query id#n
+	group  string
+	input  exec.SourceSpec
+	ops    []any
+	sink   exec.SinkSpec
+	topic  string // input topic
+	parts  int32
+	states map[int32]*taskState
 
 	consumer *kgo.Client
 	tasks    map[int32]*taskRunner
 	pos      map[int32]int64 // next offset to consume, per partition
 
 	cycleMu sync.Mutex // one processing cycle at a time
-	cancel  context.CancelFunc
-	done    chan struct{}
-
 	errMu   sync.Mutex
 	lastErr error
-	state   string // RUNNING, ERROR, STOPPED
 }
 
-func (e *Engine) groupFor(id string) string { return "_sluice-" + e.cfg.serviceID + "-query-" + id }
+func (e *Engine) groupFor(stage string) string { return "_sluice-" + e.cfg.serviceID + "-query-" + stage }
 
 // startQuery plans a catalog query again (at start-up) and starts it.
 func (e *Engine) startQuery(ctx context.Context, qi *queryInfo) error {
@@ -70,14 +86,24 @@ func (e *Engine) startQuery(ctx context.Context, qi *queryInfo) error {
 
 // startPlanned starts a planned persistent query.
 func (e *Engine) startPlanned(ctx context.Context, qi *queryInfo, plan *planner.Plan) error {
-	q := &persistentQuery{
-		e: e, id: qi.ID, info: qi, plan: plan, group: e.groupFor(qi.ID),
-		metrics: &exec.Metrics{}, tasks: map[int32]*taskRunner{}, pos: map[int32]int64{},
-		done: make(chan struct{}), state: "RUNNING",
+	q := &persistentQuery{e: e, id: qi.ID, info: qi, plan: plan, metrics: &exec.Metrics{},
+		done: make(chan struct{}), state: "RUNNING"}
+	for i, pre := range plan.Pre {
+		if err := e.kafka.CreateTopic(ctx, pre.Topic, pre.Partitions, 0, nil); err != nil {
+			return fmt.Errorf("query %s: internal topic: %w", qi.ID, err)
+		}
+		q.stages = append(q.stages, &stage{q: q, name: qi.ID + "#" + strconv.Itoa(i), input: pre.Input, ops: pre.Ops, sink: pre.Sink})
 	}
-	if err := q.open(ctx); err != nil {
-		q.closeTasks()
-		return err
+	final := &stage{q: q, name: qi.ID, input: plan.Input, ops: plan.Ops}
+	if plan.Sink != nil {
+		final.sink = *plan.Sink
+	}
+	q.stages = append(q.stages, final)
+	for _, s := range q.stages {
+		if err := s.open(ctx); err != nil {
+			q.closeStages()
+			return err
+		}
 	}
 	e.mu.Lock()
 	e.queries[q.id] = q
@@ -88,30 +114,54 @@ func (e *Engine) startPlanned(ctx context.Context, qi *queryInfo, plan *planner.
 	}
 	runCtx, cancel := context.WithCancel(e.ctx)
 	q.cancel = cancel
-	go q.run(runCtx)
+	var wg sync.WaitGroup
+	for _, s := range q.stages {
+		wg.Add(1)
+		go func(s *stage) {
+			defer wg.Done()
+			s.run(runCtx)
+		}(s)
+	}
+	go func() {
+		wg.Wait()
+		close(q.done)
+	}()
 	return nil
 }
 
 // open resolves start offsets and creates the consumer and the tasks.
-func (q *persistentQuery) open(ctx context.Context) error {
-	e := q.e
-	topic := q.plan.Input.Topic
-	info, ok, err := e.kafka.DescribeTopic(ctx, topic)
+func (s *stage) open(ctx context.Context) error {
+	e := s.q.e
+	s.group = e.groupFor(s.name)
+	s.topic = s.input.Topic
+	s.tasks, s.pos, s.states = map[int32]*taskRunner{}, map[int32]int64{}, map[int32]*taskState{}
+	info, ok, err := e.kafka.DescribeTopic(ctx, s.topic)
 	if err != nil {
 		return err
 	}
 	if !ok {
-		return sql.Errorf(sql.CodeUndefinedObject, sql.Pos{}, "Kafka topic does not exist: %s", topic)
+		return sql.Errorf(sql.CodeUndefinedObject, sql.Pos{}, "Kafka topic does not exist: %s", s.topic)
 	}
-	committed, err := e.kafka.CommittedOffsets(ctx, q.group)
+	s.parts = info.Partitions
+	committed, err := e.kafka.CommittedOffsets(ctx, s.group)
 	if err != nil {
 		return err
 	}
 	start := map[int32]int64{}
+	restore := map[int32]bool{}
 	var missing []int32
-	for p := int32(0); p < info.Partitions; p++ {
-		if off, ok := committed[topic][p]; ok {
+	for p := int32(0); p < s.parts; p++ {
+		// The local checkpoint, when there is one, is at least as new as
+		// the group's commit (it is written first) and matches the state.
+		if off, ok, err := e.readCheckpoint(s.name, p); err != nil {
+			return err
+		} else if ok {
 			start[p] = off
+			continue
+		}
+		if off, ok := committed[s.topic][p]; ok {
+			start[p] = off
+			restore[p] = true // progress without local state: rebuild it
 		} else {
 			missing = append(missing, p)
 		}
@@ -120,25 +170,27 @@ func (q *persistentQuery) open(ctx context.Context) error {
 		// Resolve auto.offset.reset to concrete offsets and commit them at
 		// once: a query that starts at "latest" and is restarted before it
 		// processed anything must not skip what arrived in between.
+		// Internal topics are always read from their start; only the
+		// user's topic honours auto.offset.reset.
 		var ends map[string]map[int32]int64
-		if q.info.Props[propOffsetReset] != "earliest" {
-			if ends, err = e.kafka.EndOffsets(ctx, topic); err != nil {
+		if s.q.info.Props[propOffsetReset] != "earliest" && s.topic == s.q.firstTopic() {
+			if ends, err = e.kafka.EndOffsets(ctx, s.topic); err != nil {
 				return err
 			}
 		}
 		for _, p := range missing {
-			start[p] = ends[topic][p] // 0 (earliest retained is found by the consumer) when earliest
+			start[p] = ends[s.topic][p]
 		}
-		if err := q.commit(ctx, start); err != nil {
+		if err := s.commitOffsets(ctx, start); err != nil {
 			return err
 		}
 	}
-	offsets := map[string]map[int32]kgo.Offset{topic: {}}
+	offsets := map[string]map[int32]kgo.Offset{s.topic: {}}
 	for p, off := range start {
-		offsets[topic][p] = kgo.NewOffset().At(off)
-		q.pos[p] = off
+		offsets[s.topic][p] = kgo.NewOffset().At(off)
+		s.pos[p] = off
 	}
-	q.consumer, err = kgo.NewClient(
+	s.consumer, err = kgo.NewClient(
 		kgo.SeedBrokers(e.seeds...),
 		kgo.ConsumePartitions(offsets),
 		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
@@ -146,34 +198,49 @@ func (q *persistentQuery) open(ctx context.Context) error {
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
 	)
 	if err != nil {
-		return fmt.Errorf("query %s: consumer: %w", q.id, err)
+		return fmt.Errorf("query %s: consumer: %w", s.q.id, err)
 	}
 	for p := range start {
-		t, err := q.newTask(p)
+		t, err := s.newTask(p, restore[p])
 		if err != nil {
 			return err
 		}
-		q.tasks[p] = t
+		s.tasks[p] = t
 	}
 	return nil
 }
 
-func (q *persistentQuery) newTask(p int32) (*taskRunner, error) {
+// firstTopic is the user topic the query reads (the first stage's input).
+func (q *persistentQuery) firstTopic() string {
+	if len(q.plan.Pre) > 0 {
+		return q.plan.Pre[0].Input.Topic
+	}
+	return q.plan.Input.Topic
+}
+
+func (s *stage) newTask(p int32, restore bool) (*taskRunner, error) {
+	q := s.q
+	producer := q.e.producer
+	produce := func(r *kgo.Record) { producer.Produce(context.Background(), r, s.onProduced) }
+	ts := newTaskState(q.e, s.name, p, restore, produce)
+	s.states[p] = ts
 	tc := &exec.TaskContext{QueryID: q.id, Partition: p, Metrics: q.metrics,
-		OnRecordError: q.e.recordErrorLogger(q.id, q.metrics)}
-	src, err := exec.NewSourceDecoder(q.plan.Input, tc)
+		OnRecordError: q.e.recordErrorLogger(q.id, q.metrics), OpenState: ts.open}
+	src, err := exec.NewSourceDecoder(s.input, tc)
 	if err != nil {
 		return nil, fmt.Errorf("query %s: %w", q.id, err)
 	}
-	producer := q.e.producer
-	sink, err := exec.NewSink(*q.plan.Sink, func(r *kgo.Record) {
-		q.metrics.RecordsOut.Add(1)
-		producer.Produce(context.Background(), r, q.onProduced)
+	final := s.name == q.id
+	sink, err := exec.NewSink(s.sink, func(r *kgo.Record) {
+		if final {
+			q.metrics.RecordsOut.Add(1)
+		}
+		produce(r)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("query %s: %w", q.id, err)
 	}
-	head, err := exec.BuildPipeline(q.plan.Ops, sink)
+	head, err := exec.BuildPipeline(s.ops, sink)
 	if err != nil {
 		return nil, fmt.Errorf("query %s: %w", q.id, err)
 	}
@@ -187,43 +254,42 @@ func (q *persistentQuery) newTask(p int32) (*taskRunner, error) {
 // batchSize is the number of records decoded into one Arrow batch.
 const batchSize = 1024
 
-func (q *persistentQuery) onProduced(r *kgo.Record, err error) {
+func (s *stage) onProduced(r *kgo.Record, err error) {
 	if err != nil {
-		q.setErr(fmt.Errorf("produce to %s: %w", r.Topic, err))
+		s.setErr(fmt.Errorf("produce to %s: %w", r.Topic, err))
 	}
 }
 
-func (q *persistentQuery) setErr(err error) {
-	q.errMu.Lock()
-	defer q.errMu.Unlock()
-	if q.lastErr == nil {
-		q.lastErr = err
+func (s *stage) setErr(err error) {
+	s.errMu.Lock()
+	defer s.errMu.Unlock()
+	if s.lastErr == nil {
+		s.lastErr = err
 	}
-	q.metrics.NoteError(err)
+	s.q.metrics.NoteError(err)
 }
 
-func (q *persistentQuery) takeErr() error {
-	q.errMu.Lock()
-	defer q.errMu.Unlock()
-	err := q.lastErr
-	q.lastErr = nil
+func (s *stage) takeErr() error {
+	s.errMu.Lock()
+	defer s.errMu.Unlock()
+	err := s.lastErr
+	s.lastErr = nil
 	return err
 }
 
-// run is the query's own loop (not in manual drive).
-func (q *persistentQuery) run(ctx context.Context) {
-	defer close(q.done)
+// run is the stage's own loop (not in manual drive).
+func (s *stage) run(ctx context.Context) {
 	backoff := 100 * time.Millisecond
 	for ctx.Err() == nil {
-		_, err := q.cycle(ctx)
+		_, err := s.cycle(ctx)
 		switch {
 		case err == nil:
 			backoff = 100 * time.Millisecond
 		case ctx.Err() != nil:
 			return
 		default:
-			q.e.log.Error("query cycle failed; retrying", "query", q.id, "err", err, "backoff", backoff)
-			q.setState("ERROR")
+			s.q.e.log.Error("query cycle failed; retrying", "query", s.q.id, "stage", s.name, "err", err, "backoff", backoff)
+			s.q.setState("ERROR")
 			select {
 			case <-ctx.Done():
 				return
@@ -233,16 +299,16 @@ func (q *persistentQuery) run(ctx context.Context) {
 				backoff *= 2
 			}
 			// Uncommitted work is redone from the committed offsets.
-			if err := q.rewind(ctx); err != nil {
-				q.e.log.Error("rewind after failure", "query", q.id, "err", err)
+			if err := s.rewind(ctx); err != nil {
+				s.q.e.log.Error("rewind after failure", "query", s.q.id, "err", err)
 			}
 		}
 	}
 }
 
-func (q *persistentQuery) setState(s string) {
+func (q *persistentQuery) setState(st string) {
 	q.errMu.Lock()
-	q.state = s
+	q.state = st
 	q.errMu.Unlock()
 }
 
@@ -254,10 +320,10 @@ const cycleTimeout = 60 * time.Second
 // records are fetched, the cycle finishes (process, flush, commit) even when
 // the query is being stopped, so that a clean stop neither loses nor repeats
 // output. It returns the number of records processed.
-func (q *persistentQuery) cycle(pollCtx context.Context) (int, error) {
-	q.cycleMu.Lock()
-	defer q.cycleMu.Unlock()
-	fetches := q.consumer.PollFetches(pollCtx)
+func (s *stage) cycle(pollCtx context.Context) (int, error) {
+	s.cycleMu.Lock()
+	defer s.cycleMu.Unlock()
+	fetches := s.consumer.PollFetches(pollCtx)
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(pollCtx), cycleTimeout)
 	defer cancel()
 	if fetches.IsClientClosed() {
@@ -273,91 +339,104 @@ func (q *persistentQuery) cycle(pollCtx context.Context) (int, error) {
 		return 0, errors.Join(errs...)
 	}
 	n := 0
-	var running []*taskRunner
+	var running []int32
 	fetches.EachPartition(func(fp kgo.FetchTopicPartition) {
 		if len(fp.Records) == 0 {
 			return
 		}
-		t := q.tasks[fp.Partition]
+		t := s.tasks[fp.Partition]
 		if t == nil {
 			return
 		}
 		n += len(fp.Records)
-		q.pos[fp.Partition] = fp.Records[len(fp.Records)-1].Offset + 1
+		s.pos[fp.Partition] = fp.Records[len(fp.Records)-1].Offset + 1
 		t.submit(ctx, fp.Records)
-		running = append(running, t)
+		running = append(running, fp.Partition)
 	})
 	if n == 0 {
 		return 0, nil
 	}
-	for _, t := range running {
-		if err := t.wait(); err != nil {
+	for _, p := range running {
+		if err := s.tasks[p].wait(); err != nil {
 			errs = append(errs, err)
 		}
 	}
+	if len(errs) == 0 {
+		for _, p := range running {
+			if err := s.tasks[p].task.Flush(ctx); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	if len(errs) == 0 {
+		if err := s.q.e.producer.Flush(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("flush sink: %w", err))
+		}
+	}
+	if err := s.takeErr(); err != nil {
+		errs = append(errs, err)
+	}
 	if len(errs) > 0 {
+		for _, p := range running {
+			s.states[p].discard()
+		}
 		return n, errors.Join(errs...)
 	}
-	for _, t := range running {
-		if err := t.task.Flush(ctx); err != nil {
+	for _, p := range running {
+		if err := s.states[p].commit(s.pos[p]); err != nil {
 			return n, err
 		}
 	}
-	if err := q.e.producer.Flush(ctx); err != nil {
-		return n, fmt.Errorf("flush sink: %w", err)
-	}
-	if err := q.takeErr(); err != nil {
-		return n, err
-	}
-	return n, q.commit(ctx, q.pos)
+	return n, s.commitOffsets(ctx, s.pos)
 }
 
-// commit records offsets as the query's progress.
-func (q *persistentQuery) commit(ctx context.Context, offsets map[int32]int64) error {
+// commitOffsets records offsets as the stage's progress.
+func (s *stage) commitOffsets(ctx context.Context, offsets map[int32]int64) error {
 	os := kadm.Offsets{}
 	for p, off := range offsets {
-		os.Add(kadm.Offset{Topic: q.plan.Input.Topic, Partition: p, At: off, LeaderEpoch: -1})
+		os.Add(kadm.Offset{Topic: s.topic, Partition: p, At: off, LeaderEpoch: -1})
 	}
-	resp, err := q.e.kafka.Admin().CommitOffsets(ctx, q.group, os)
+	resp, err := s.q.e.kafka.Admin().CommitOffsets(ctx, s.group, os)
 	if err != nil {
-		return fmt.Errorf("commit offsets of %s: %w", q.id, err)
+		return fmt.Errorf("commit offsets of %s: %w", s.name, err)
 	}
 	return resp.Error()
 }
 
-// rewind moves the consumer back to the committed offsets after a failed
-// cycle, so the failed work is redone.
-func (q *persistentQuery) rewind(ctx context.Context) error {
-	committed, err := q.e.kafka.CommittedOffsets(ctx, q.group)
+// rewind moves the consumer back to the checkpointed offsets after a failed
+// cycle, so the failed work is redone against the matching state.
+func (s *stage) rewind(ctx context.Context) error {
+	committed, err := s.q.e.kafka.CommittedOffsets(ctx, s.group)
 	if err != nil {
 		return err
 	}
-	topic := q.plan.Input.Topic
-	set := map[string]map[int32]kgo.EpochOffset{topic: {}}
-	for p := range q.tasks {
-		off := committed[topic][p]
-		set[topic][p] = kgo.EpochOffset{Epoch: -1, Offset: off}
-		q.pos[p] = off
+	set := map[string]map[int32]kgo.EpochOffset{s.topic: {}}
+	for p := range s.tasks {
+		off := committed[s.topic][p]
+		if cp, ok, err := s.q.e.readCheckpoint(s.name, p); err == nil && ok {
+			off = cp
+		}
+		set[s.topic][p] = kgo.EpochOffset{Epoch: -1, Offset: off}
+		s.pos[p] = off
 	}
-	q.consumer.SetOffsets(set)
+	s.consumer.SetOffsets(set)
 	return nil
 }
 
-// catchUp processes until the query has consumed everything that is in its
-// source topic now (manual drive).
-func (q *persistentQuery) catchUp(ctx context.Context) error {
-	topic := q.plan.Input.Topic
+// catchUp processes until the stage has consumed everything that is in its
+// input topic now (manual drive).
+func (s *stage) catchUp(ctx context.Context) error {
 	// The consumer reads committed records only, so the last stable offset
 	// is the end it can reach.
-	ends, err := q.e.kafka.StableOffsets(ctx, topic)
+	ends, err := s.q.e.kafka.StableOffsets(ctx, s.topic)
 	if err != nil {
 		return err
 	}
 	idle := 0
 	for {
 		behind := false
-		for p := range q.tasks {
-			if q.pos[p] < ends[topic][p] {
+		for p := range s.tasks {
+			if s.pos[p] < ends[s.topic][p] {
 				behind = true
 				break
 			}
@@ -366,13 +445,13 @@ func (q *persistentQuery) catchUp(ctx context.Context) error {
 			return nil
 		}
 		pollCtx, cancel := context.WithTimeout(ctx, time.Second)
-		n, err := q.cycle(pollCtx)
+		n, err := s.cycle(pollCtx)
 		cancel()
-		if err != nil && ctx.Err() == nil {
-			return fmt.Errorf("query %s: %w", q.id, err)
-		}
 		if ctx.Err() != nil {
 			return ctx.Err()
+		}
+		if err != nil {
+			return fmt.Errorf("query %s: %w", s.q.id, err)
 		}
 		if n == 0 {
 			// Offsets past the last record can be transaction markers,
@@ -386,26 +465,31 @@ func (q *persistentQuery) catchUp(ctx context.Context) error {
 	}
 }
 
-// stop ends the query: it finishes the running cycle (which commits), then
-// closes the consumer and the tasks.
+// stop ends the query: each stage finishes its running cycle (which
+// commits), then the consumers and tasks close.
 func (q *persistentQuery) stop() error {
 	if q.cancel != nil {
 		q.cancel()
 	}
 	<-q.done
-	q.cycleMu.Lock()
-	defer q.cycleMu.Unlock()
 	q.setState("STOPPED")
-	if q.consumer != nil {
-		q.consumer.Close()
-	}
-	return q.closeTasks()
+	return q.closeStages()
 }
 
-func (q *persistentQuery) closeTasks() error {
+func (q *persistentQuery) closeStages() error {
 	var errs []error
-	for _, t := range q.tasks {
-		errs = append(errs, t.close())
+	for _, s := range q.stages {
+		s.cycleMu.Lock()
+		if s.consumer != nil {
+			s.consumer.Close()
+		}
+		for _, t := range s.tasks {
+			errs = append(errs, t.close())
+		}
+		for _, ts := range s.states {
+			errs = append(errs, ts.close())
+		}
+		s.cycleMu.Unlock()
 	}
 	return errors.Join(errs...)
 }
@@ -423,9 +507,10 @@ func (e *Engine) stopQuery(id string) error {
 }
 
 // RunUntilIdle runs every persistent query, in creation order, until each
-// has consumed everything currently in its source topics. It is the test
-// driver of WithManualDrive; without it, it waits until the running queries
-// have caught up with their topics' current ends.
+// has consumed everything currently in its source topics (each stage in
+// turn, so that a stage sees all of the previous stage's output). It is the
+// test driver of WithManualDrive; without it, it waits until the running
+// queries have caught up with their topics' current ends.
 func (e *Engine) RunUntilIdle(ctx context.Context) error {
 	for _, qi := range e.cat.queryList() {
 		e.mu.Lock()
@@ -434,35 +519,36 @@ func (e *Engine) RunUntilIdle(ctx context.Context) error {
 		if q == nil {
 			continue
 		}
-		if e.cfg.manualDrive {
-			if err := q.catchUp(ctx); err != nil {
+		for _, s := range q.stages {
+			var err error
+			if e.cfg.manualDrive {
+				err = s.catchUp(ctx)
+			} else {
+				err = s.waitCaughtUp(ctx)
+			}
+			if err != nil {
 				return err
 			}
-			continue
-		}
-		if err := q.waitCaughtUp(ctx); err != nil {
-			return err
 		}
 	}
 	return nil
 }
 
-// waitCaughtUp waits until a running query's committed offsets reach its
-// source topic's current end.
-func (q *persistentQuery) waitCaughtUp(ctx context.Context) error {
-	topic := q.plan.Input.Topic
-	ends, err := q.e.kafka.EndOffsets(ctx, topic)
+// waitCaughtUp waits until a running stage's committed offsets reach its
+// input topic's current end.
+func (s *stage) waitCaughtUp(ctx context.Context) error {
+	ends, err := s.q.e.kafka.StableOffsets(ctx, s.topic)
 	if err != nil {
 		return err
 	}
 	for {
-		committed, err := q.e.kafka.CommittedOffsets(ctx, q.group)
+		committed, err := s.q.e.kafka.CommittedOffsets(ctx, s.group)
 		if err != nil {
 			return err
 		}
 		done := true
-		for p, end := range ends[topic] {
-			if committed[topic][p] < end {
+		for p, end := range ends[s.topic] {
+			if committed[s.topic][p] < end {
 				done = false
 			}
 		}
