@@ -46,7 +46,8 @@ const maxInternedKeys = 1024
 // is left to the producer's partitioner. On a table sink (spec.Table) a
 // Delete row becomes a tombstone (nil Value) and an UpdateBefore row is not
 // written, because the UpdateAfter that follows it carries the new value. A
-// stream sink writes every row as a record.
+// stream sink writes every row as a record; a Delete row there is a null row
+// (SourceSpec.NullRows) and is written with a null value, as ksqlDB does.
 //
 // Header columns are written in HeaderCols order: a HEADERS column
 // (ARRAY<STRUCT<KEY, VALUE>>) writes all its entries, a BYTES column writes
@@ -142,7 +143,7 @@ func (s *sink) Push(_ context.Context, b Batch) error {
 				continue
 			}
 		}
-		if !(s.spec.Table && kind == Delete) {
+		if kind != Delete {
 			if r.Value, err = s.encode(s.valEnc, s.valCols, row); err != nil {
 				s.tc.recordError(&m.EvalErrors, fmt.Errorf("sink %s: failed to serialize value: %w: row skipped", s.spec.Topic, err))
 				continue

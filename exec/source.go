@@ -41,7 +41,7 @@ var HeadersType = expr.ListOf(expr.StructOf(
 //
 // Records are decoded straight into reused Arrow builders. A record that
 // cannot be used (undecodable key or value, a NULL or invalid event time, a
-// NULL value on a stream, a NULL key on a table) is dropped, counted and, for
+// NULL value on a stream without SourceSpec.NullRows, a NULL key on a table) is dropped, counted and, for
 // errors, reported through TaskContext.OnRecordError; it never reaches the
 // operators. Decoders append a value to every builder even when they fail,
 // so a dropped row is still present in the builders and is removed when the
@@ -221,7 +221,8 @@ func (d *SourceDecoder) Append(r *kgo.Record) bool {
 	m.RecordsIn.Add(1)
 	kafkaTime := r.Timestamp.UnixMilli()
 
-	if r.Value == nil && !d.spec.Table {
+	nullValue := codec.IsNullRecord(d.spec.Value, r.Value)
+	if nullValue && !d.spec.Table && !d.spec.NullRows {
 		// ksqlDB's stream source filters out null values. The record was
 		// still consumed, so it advances stream time as in Kafka Streams,
 		// where the time is taken before the source's filter runs.
@@ -283,7 +284,7 @@ func (d *SourceDecoder) Append(r *kgo.Record) bool {
 	d.appendHeaders(r.Headers)
 
 	kind := Insert
-	if r.Value == nil { // only tables get here
+	if nullValue { // a table's tombstone or a stream's null row (NullRows)
 		kind = Delete
 		d.nonInsert = true
 	}

@@ -29,8 +29,15 @@ type SourceSpec struct {
 	TimestampFormat string
 	// Table: the source is a table (a null value is a tombstone, emitted as a
 	// Delete of the key). For a stream, a record with a null value is
-	// dropped.
+	// dropped unless NullRows is set.
 	Table bool
+	// NullRows: on a stream, a record with a null value becomes a Delete
+	// row with every value column NULL (a "null row") instead of being
+	// dropped. ksqlDB forwards such a record through projections unchanged
+	// and its sink writes it as a null value, while filters, joins and
+	// aggregations ignore it; so the planner sets NullRows only for
+	// pipelines whose operators are all projections ending in a sink.
+	NullRows bool
 }
 
 // HeaderCol is a HEADERS column (All) or a HEADER('Key') column.

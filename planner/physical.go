@@ -131,7 +131,25 @@ func addSink(plan *Plan, dst *Source) error {
 			dst.Name, len(s.KeyCols), len(s.ValueCols), len(key.Fields), len(value.Fields))
 	}
 	plan.Sink = s
+	plan.Input.NullRows = forwardsNullRows(plan)
 	return nil
+}
+
+// forwardsNullRows reports whether a persistent query forwards its stream's
+// null-valued records as null values (see exec.SourceSpec.NullRows): ksqlDB
+// maps a null row through projections and writes it to the sink, but drops
+// it at a WHERE clause and in stateful operators, so only a single-stage
+// pipeline of projections over a stream carries it.
+func forwardsNullRows(plan *Plan) bool {
+	if plan.Input.Table || len(plan.Pre) > 0 {
+		return false
+	}
+	for _, op := range plan.Ops {
+		if _, ok := op.(exec.ProjectSpec); !ok {
+			return false
+		}
+	}
+	return true
 }
 
 // Explain renders the logical and the physical plan.
