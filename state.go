@@ -32,6 +32,8 @@ type taskState struct {
 	stores    map[string]*opStore
 	restore   bool // no local checkpoint: rebuild stores from their changelogs
 	produce   func(*kgo.Record)
+	// noChangelog: state of a transient query, which has no changelog.
+	noChangelog bool
 }
 
 func newTaskState(e *Engine, stage string, partition int32, restore bool, produce func(*kgo.Record)) *taskState {
@@ -84,6 +86,10 @@ func (ts *taskState) open(name string) (exec.StateStore, error) {
 	p := storage.Prefix{Namespace: storage.NamespaceOperator, Query: ts.stage,
 		Operator: crc32.ChecksumIEEE([]byte(name)), Partition: ts.partition}
 	s := &opStore{ts: ts, prefix: p.Bytes(), topic: ts.e.changelogTopic(ts.stage, name)}
+	if ts.noChangelog {
+		ts.stores[name] = s
+		return s, nil
+	}
 	ctx, cancel := context.WithTimeout(ts.e.ctx, 30*time.Second)
 	defer cancel()
 	compact := "compact"

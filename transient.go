@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/apache/arrow/go/v17/arrow"
@@ -29,7 +30,13 @@ func (e *Engine) query(ctx context.Context, st *sql.Query, props map[string]stri
 		// A pull query reads what is there now, from the beginning.
 		props = mergeProps(props, map[string]string{propOffsetReset: "earliest"})
 	}
-	tq := &transientQuery{e: e, plan: plan, props: props, pull: pull, metrics: &exec.Metrics{}}
+	if len(plan.Pre) > 0 {
+		return nil, sql.Errorf(sql.CodeFeatureNotSupported, st.Position(),
+			"a push query that needs a repartition (grouping or joining by a non-key column) is not supported yet").
+			WithHint("create the result as a table with CREATE TABLE ... AS SELECT and query that table")
+	}
+	tq := &transientQuery{e: e, plan: plan, props: props, pull: pull, metrics: &exec.Metrics{},
+		stateName: fmt.Sprintf("transient-%d", transientSeq.Add(1))}
 	qctx, cancel := context.WithCancel(ctx)
 	ch := make(chan Row, 256)
 	if err := tq.open(qctx); err != nil {
@@ -50,6 +57,8 @@ func columnsOf(cols []planner.Column) []Column {
 	return out
 }
 
+var transientSeq atomic.Int64
+
 // transientQuery is a push or pull query's run: it reads the source topic
 // without a consumer group and hands result rows to the client.
 type transientQuery struct {
@@ -61,7 +70,10 @@ type transientQuery struct {
 	consumer *kgo.Client
 	ends     map[int32]int64 // pull: stop offsets
 	tasks    map[int32]*exec.Task
-	emitted  int64
+	states   []*taskState
+	// stateName keys the query's operator state; unique per run.
+	stateName string
+	emitted   int64
 
 	mu      sync.Mutex
 	failure error
@@ -125,6 +137,9 @@ func (tq *transientQuery) run(ctx context.Context, ch chan<- Row) {
 	defer func() {
 		for _, t := range tq.tasks {
 			t.Close()
+		}
+		for _, ts := range tq.states {
+			ts.close()
 		}
 	}()
 	limitReached := errors.New("limit reached")
@@ -226,8 +241,14 @@ func (tq *transientQuery) task(p int32, collect func(context.Context, exec.Batch
 	if t := tq.tasks[p]; t != nil {
 		return t, nil
 	}
+	// A transient query's state lives only in an uncommitted batch: it is
+	// never checkpointed nor mirrored to a changelog, and it is dropped with
+	// the query.
+	ts := newTaskState(tq.e, tq.stateName, p, false, func(*kgo.Record) {})
+	ts.noChangelog = true
+	tq.states = append(tq.states, ts)
 	tc := &exec.TaskContext{QueryID: "transient", Partition: p, Metrics: tq.metrics,
-		OnRecordError: tq.e.recordErrorLogger("transient", tq.metrics)}
+		OnRecordError: tq.e.recordErrorLogger("transient", tq.metrics), OpenState: ts.open}
 	src, err := exec.NewSourceDecoder(tq.plan.Input, tc)
 	if err != nil {
 		return nil, err
