@@ -384,28 +384,14 @@ func coerceStringLit(n expr.Node, t arrow.DataType, at sql.Pos) (expr.Node, bool
 }
 
 func (b *binder) inList(e *sql.InList) (expr.Node, error) {
-	x, err := b.bind(e.X)
+	// ksqlDB brings the value and the items to one type first (see
+	// coerceList); its errors read "Invalid Predicate: ...".
+	args, _, err := b.coerceList(append([]sql.Expr{e.X}, e.List...))
 	if err != nil {
+		if se, ok := err.(*sql.Error); ok {
+			se.Msg = "Invalid Predicate: " + se.Msg
+		}
 		return nil, err
-	}
-	args := []expr.Node{x}
-	for _, item := range e.List {
-		n, err := b.bind(item)
-		if err != nil {
-			return nil, err
-		}
-		n, _, err = coerceStringLit(n, x.DataType(), item.Position())
-		if err != nil {
-			err.(*sql.Error).Msg = "Invalid Predicate: " + err.(*sql.Error).Msg
-			return nil, err
-		}
-		if _, ok := expr.CommonType(x.DataType(), n.DataType()); !ok {
-			return nil, sql.Errorf(sql.CodeDatatypeMismatch, item.Position(),
-				"Invalid Predicate: operator does not exist: %s = %s (%s)",
-				expr.TypeName(x.DataType()), expr.TypeName(n.DataType()), exprText(item)).
-				WithHint("You might need to add explicit type casts")
-		}
-		args = append(args, n)
 	}
 	n, err := call("IN", args, e.At)
 	if err != nil {
