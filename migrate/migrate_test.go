@@ -95,7 +95,6 @@ func states(t *testing.T, m *Migrator) string {
 	return strings.Join(b, " ")
 }
 
-
 func TestApplyInfoValidate(t *testing.T) {
 	ctx := context.Background()
 	eng := openEngine(t)
