@@ -567,6 +567,16 @@ func prefixDigest(stmts []stmt, n int) string {
 // place for it, and a person reading the reason learns the same thing.
 const progressMarker = " [sluice: %d applied, prefix md5 %s]"
 
+// Reason returns ErrorReason for people: the progress marker becomes
+// "(N statement(s) before it had been applied)".
+func (v VersionInfo) Reason() string {
+	n, _, ok := parseProgress(v.ErrorReason)
+	if !ok {
+		return v.ErrorReason
+	}
+	return fmt.Sprintf("%s (%d statement(s) before it had been applied)", v.ErrorReason[:strings.LastIndex(v.ErrorReason, " [sluice: ")], n)
+}
+
 func parseProgress(reason string) (n int, digest string, ok bool) {
 	const lead = " [sluice: "
 	i := strings.LastIndex(reason, lead)

@@ -470,4 +470,8 @@ func TestFileNames(t *testing.T) {
 	if !ok || n != 2 || d != "%s" {
 		t.Errorf("parseProgress: %d %q %v", n, d, ok)
 	}
+	v := VersionInfo{ErrorReason: "x failed [sluice: 1 applied, prefix md5 abc]"}
+	if got := v.Reason(); got != "x failed (1 statement(s) before it had been applied)" {
+		t.Errorf("Reason: %q", got)
+	}
 }

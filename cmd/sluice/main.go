@@ -18,6 +18,7 @@ const usage = `sluice is a streaming SQL engine for Kafka, spoken to with psql.
 
 Usage:
   sluice serve [flags]   run the engine and its Postgres server
+  sluice migrate ...     apply versioned migration files (sluice migrate help)
   sluice bench ...       Nexmark benchmark: load events, run queries
   sluice version         print the version
   sluice help            print this help
@@ -38,6 +39,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "serve":
 		return serve(ctx, args[1:], stderr)
+	case "migrate":
+		return runMigrate(ctx, args[1:], stdout, stderr)
 	case "bench":
 		return benchCmd(ctx, args[1:], stdout, stderr)
 	case "version", "--version", "-version":
