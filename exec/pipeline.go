@@ -2,9 +2,10 @@ package exec
 
 import "fmt"
 
-// BuildPipeline chains the stateless operators of a plan (planner.Plan.Ops:
-// FilterSpec and ProjectSpec values, or pointers to them) in order in front
-// of tail, and returns the head: the operator the task pushes into.
+// BuildPipeline chains the operators of a plan (planner.Plan.Ops:
+// FilterSpec, ProjectSpec and the stateful specs of aggspecs.go, as values
+// or pointers) in order in front of tail, and returns the head: the
+// operator the task pushes into.
 //
 // Every operator of the chain forwards Open, Watermark, Flush and Close to
 // the next one, so the task drives the whole chain through its head.
@@ -24,6 +25,18 @@ func BuildPipeline(ops []any, tail Operator) (Operator, error) {
 			head, err = NewProject(op, head)
 		case *ProjectSpec:
 			head, err = NewProject(*op, head)
+		case AggregateSpec:
+			head, err = NewAggregate(op, head)
+		case *AggregateSpec:
+			head, err = NewAggregate(*op, head)
+		case TableSourceSpec:
+			head, err = NewTableSource(op, head)
+		case *TableSourceSpec:
+			head, err = NewTableSource(*op, head)
+		case ChangeColumnSpec:
+			head = NewChangeColumn(op, head)
+		case *ChangeColumnSpec:
+			head = NewChangeColumn(*op, head)
 		default:
 			return nil, fmt.Errorf("pipeline: operator %d: unsupported spec %T", i, ops[i])
 		}

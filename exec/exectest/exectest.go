@@ -35,6 +35,11 @@ type Scenario struct {
 	// (with their change kinds) that reach it.
 	Sink       *exec.SinkSpec
 	BatchSizes []int // nil: DefaultBatchSizes
+	// RestartAfter, when > 0, closes the task after that many records
+	// (after a Flush, as at a checkpoint) and continues with the rest in a
+	// new task over the same state: results must not depend on restarts.
+	// Stateful operators get a fresh MemState per run.
+	RestartAfter int
 }
 
 // Result is what one run of a scenario produced.
@@ -104,21 +109,53 @@ func Check(t testing.TB, s Scenario) *Result {
 func RunOnce(s Scenario, batchSize int) (*Result, error) {
 	res := &Result{}
 	m := &exec.Metrics{}
+	state := NewMemState()
 	tc := &exec.TaskContext{
 		QueryID:       "test",
 		Metrics:       m,
 		OnRecordError: func(err error) { res.Errors = append(res.Errors, err.Error()) },
+		OpenState:     state.Open,
 	}
+	recs := s.Records
+	streamTime := exec.NoStreamTime
+	for {
+		part := recs
+		if s.RestartAfter > 0 && len(recs) > s.RestartAfter && len(recs) == len(s.Records) {
+			part = recs[:s.RestartAfter]
+		}
+		st, err := runTask(s, tc, res, part, batchSize, streamTime)
+		if err != nil {
+			return nil, err
+		}
+		streamTime = st
+		recs = recs[len(part):]
+		if len(recs) == 0 {
+			break
+		}
+	}
+	res.StreamTime = streamTime
+	slices.Sort(res.Errors)
+	res.Counters = fmt.Sprintf("in=%d out=%d decode-errors=%d eval-errors=%d dropped-nulls=%d",
+		m.RecordsIn.Load(), m.RecordsOut.Load(), m.DecodeErrors.Load(), m.EvalErrors.Load(), m.DroppedNulls.Load())
+	if n := m.LateRecords.Load(); n > 0 {
+		res.Counters += fmt.Sprintf(" late=%d", n)
+	}
+	return res, nil
+}
+
+// runTask runs recs through a new task built from s, resuming at
+// streamTime, and returns the task's stream time.
+func runTask(s Scenario, tc *exec.TaskContext, res *Result, recs []*kgo.Record, batchSize int, streamTime int64) (int64, error) {
 	src, err := exec.NewSourceDecoder(s.Source, tc)
 	if err != nil {
-		return nil, err
+		return 0, err
 	}
 	var tail exec.Operator
 	if s.Sink != nil {
 		tail, err = exec.NewSink(*s.Sink, func(r *kgo.Record) { res.Output = append(res.Output, FormatRecord(r)) })
 		if err != nil {
 			src.Release()
-			return nil, err
+			return 0, err
 		}
 	} else {
 		tail = exec.NewCollector(func(_ context.Context, b exec.Batch) error {
@@ -131,28 +168,25 @@ func RunOnce(s Scenario, batchSize int) (*Result, error) {
 	head, err := exec.BuildPipeline(s.Ops, tail)
 	if err != nil {
 		src.Release()
-		return nil, err
+		return 0, err
 	}
 	task := exec.NewTask(tc, src, head, batchSize)
+	task.RestoreStreamTime(streamTime)
 	ctx := context.Background()
 	if err := task.Open(); err != nil {
 		task.Close()
-		return nil, err
+		return 0, err
 	}
-	if err := task.Process(ctx, s.Records); err != nil {
+	if err := task.Process(ctx, recs); err != nil {
 		task.Close()
-		return nil, err
+		return 0, err
 	}
 	if err := task.Flush(ctx); err != nil {
 		task.Close()
-		return nil, err
+		return 0, err
 	}
 	if err := task.Close(); err != nil {
-		return nil, err
+		return 0, err
 	}
-	slices.Sort(res.Errors)
-	res.StreamTime = task.StreamTime()
-	res.Counters = fmt.Sprintf("in=%d out=%d decode-errors=%d eval-errors=%d dropped-nulls=%d",
-		m.RecordsIn.Load(), m.RecordsOut.Load(), m.DecodeErrors.Load(), m.EvalErrors.Load(), m.DroppedNulls.Load())
-	return res, nil
+	return task.StreamTime(), nil
 }
