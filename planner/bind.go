@@ -546,7 +546,9 @@ func (b *binder) cast(e *sql.Cast) (expr.Node, error) {
 // ---- calls ----
 
 func (b *binder) call(e *sql.Call) (expr.Node, error) {
-	if aggregateFuncs[e.Name] || e.Star {
+	// F(*) of a scalar function is a call without arguments in ksqlDB
+	// ("Function 'greatest' does not accept parameters ()").
+	if aggregateFuncs[e.Name] {
 		return nil, sql.Errorf(sql.CodeFeatureNotSupported, e.At, "aggregate function %s is not supported yet", e.Name).
 			WithHint("GROUP BY and aggregations are planned for a later release; this version runs stateless queries")
 	}

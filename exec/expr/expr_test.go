@@ -175,7 +175,7 @@ func TestResolveTypes(t *testing.T) {
 		{"+", []arrow.DataType{StringType, StringType}, "STRING"},
 		{"=", []arrow.DataType{StringType, TimestampType}, "BOOLEAN"},
 		{"ROUND", []arrow.DataType{DoubleType}, "BIGINT"},
-		{"ROUND", []arrow.DataType{DecimalType(5, 2)}, "DECIMAL(4, 0)"},
+		{"ROUND", []arrow.DataType{DecimalType(5, 2)}, "DECIMAL(3, 0)"},
 		{"ABS", []arrow.DataType{NullType}, "INTEGER"},
 		{"SQRT", []arrow.DataType{IntType}, "DOUBLE"},
 		{"COALESCE", []arrow.DataType{IntType, NullType, BigintType}, "BIGINT"},

@@ -6,6 +6,7 @@ import (
 	"math/big"
 	"math/rand/v2"
 	"strconv"
+	"strings"
 
 	"github.com/apache/arrow/go/v17/arrow"
 )
@@ -63,17 +64,22 @@ func init() {
 		sig("DOUBLE -> BIGINT", func(a []any) (any, error) { return javaRound(a[0].(float64)), nil }),
 		sigFn("DECIMAL -> ?", func(_ []arrow.DataType, r arrow.DataType) ScalarImpl {
 			p, s := decParams(r)
-			return func(a []any) (any, error) { return decRescaleHalfUp(a[0].(Decimal), p, s) }
+			return func(a []any) (any, error) {
+				d := a[0].(Decimal)
+				return decFromBig(roundHalfCeiling(d.V.BigInt(), d.Scale-s), p, s)
+			}
 		}).resultBy(func(ts []arrow.DataType) (arrow.DataType, error) {
+			// ksqlDB keeps the integer digits: DECIMAL(33, 16) rounds to
+			// DECIMAL(17, 0).
 			p, s := decParams(ts[0])
-			return DecimalType(int(max(1, p-s+1)), 0), nil
+			return DecimalType(int(max(1, p-s)), 0), nil
 		}),
 		sig("DOUBLE, INT -> DOUBLE", func(a []any) (any, error) { return roundDouble(a[0].(float64), int(a[1].(int32)), false), nil }),
 		sigFn("DECIMAL, INT -> ?", func(_ []arrow.DataType, r arrow.DataType) ScalarImpl {
 			p, s := decParams(r)
 			return func(a []any) (any, error) {
 				d := a[0].(Decimal)
-				v := roundHalfUp(d.V.BigInt(), d.Scale-int32(a[1].(int32)))
+				v := roundHalfCeiling(d.V.BigInt(), d.Scale-int32(a[1].(int32)))
 				// back to the original scale
 				k := int32(a[1].(int32))
 				return decFromBig(scaleBig(v, s-k), p, s)
@@ -117,10 +123,15 @@ func init() {
 	} {
 		reg(name, cat, name+" of a number, as DOUBLE.", sig("DOUBLE -> DOUBLE", dbl(f)))
 	}
-	reg("LOG", cat, "Base-10 logarithm, or LOG(base, value).",
-		sig("DOUBLE -> DOUBLE", dbl(math.Log10)),
+	// ksqlDB documents LOG(x) as base 10 but implements it with Math.log;
+	// the implementation is what queries see.
+	reg("LOG", cat, "Natural logarithm, or LOG(base, value).",
+		sig("DOUBLE -> DOUBLE", dbl(math.Log)),
 		sig("DOUBLE, DOUBLE -> DOUBLE", func(a []any) (any, error) {
 			b, v := a[0].(float64), a[1].(float64)
+			if b <= 0 || b == 1 {
+				return math.NaN(), nil // no such base
+			}
 			return math.Log(v) / math.Log(b), nil
 		}))
 	reg("POWER", cat, "Raises a base to an exponent.", sig("DOUBLE, DOUBLE -> DOUBLE", func(a []any) (any, error) {
@@ -131,8 +142,12 @@ func init() {
 	}))
 	reg("PI", cat, "The constant pi.", sig(" -> DOUBLE", func([]any) (any, error) { return math.Pi, nil }))
 	reg("RANDOM", cat, "Uniform random DOUBLE in [0, 1).", sig(" -> DOUBLE", func([]any) (any, error) { return rand.Float64(), nil }))
-	reg("GREATEST", cat, "Largest non-NULL argument.", sig("T, T... -> T", extremum(1)).nullable())
-	reg("LEAST", cat, "Smallest non-NULL argument.", sig("T, T... -> T", extremum(-1)).nullable())
+	for name, sign := range map[string]int{"GREATEST": 1, "LEAST": -1} {
+		f := regCustom(name, cat, "", extremumSigs(name), false, func(args []arrow.DataType) (*Func, error) {
+			return resolveExtremum(name, sign, args)
+		})
+		f.info.Description = map[int]string{1: "Largest non-NULL argument.", -1: "Smallest non-NULL argument."}[sign]
+	}
 	reg("GENERATE_SERIES", cat, "Array of values from start to end inclusive.",
 		sig("INT, INT -> ARRAY<INT>", func(a []any) (any, error) { return series(int64(a[0].(int32)), int64(a[1].(int32)), 0, true) }),
 		sig("INT, INT, INT -> ARRAY<INT>", func(a []any) (any, error) {
@@ -187,6 +202,22 @@ func javaRound(x float64) int64 {
 
 // roundDouble rounds (or truncates) x to d decimal places on the decimal
 // text of x (BigDecimal.valueOf), half away from zero.
+// roundHalfCeiling divides v by 10^k (k > 0) rounding half toward positive
+// infinity: ksqlDB's ROUND uses HALF_UP for positive and HALF_DOWN for
+// negative values to agree with Math.round, so ROUND(-1.5) is -1.
+func roundHalfCeiling(v *big.Int, k int32) *big.Int {
+	if k <= 0 || v.Sign() >= 0 {
+		return roundHalfUp(v, k)
+	}
+	d := pow10Big(k)
+	q, r := new(big.Int).QuoRem(v, d, new(big.Int)) // q truncated toward zero
+	r.Abs(r).Lsh(r, 1)
+	if r.Cmp(d) > 0 {
+		q.Sub(q, big.NewInt(1))
+	}
+	return q
+}
+
 func roundDouble(x float64, d int, trunc bool) float64 {
 	if math.IsNaN(x) || math.IsInf(x, 0) {
 		return x
@@ -201,7 +232,7 @@ func roundDouble(x float64, d int, trunc bool) float64 {
 		if trunc {
 			v = new(big.Int).Quo(v, pow10Big(drop))
 		} else {
-			v = roundHalfUp(v, drop)
+			v = roundHalfCeiling(v, drop)
 		}
 		f, _ := strconv.ParseFloat(bigDecString(v, int32(d)), 64)
 		return f
@@ -215,6 +246,108 @@ func scaleBig(v *big.Int, k int32) *big.Int {
 		return v.Mul(v, pow10Big(k))
 	}
 	return v.Quo(v, pow10Big(-k))
+}
+
+// extremumTypes are the types ksqlDB's GREATEST and LEAST have a Java
+// overload (T, T...) for.
+var extremumTypes = []arrow.DataType{IntType, BigintType, DoubleType, DecimalType(MaxDecimalPrecision, 0),
+	StringType, BytesType, DateType, TimeType, TimestampType}
+
+func extremumSigs(name string) []string {
+	out := make([]string, len(extremumTypes))
+	for i, t := range extremumTypes {
+		tn := TypeName(t)
+		if kindOf(t) == kDecimal {
+			tn = "DECIMAL"
+		}
+		out[i] = fmt.Sprintf("%s(%s, %s...) -> %s", name, tn, tn, tn)
+	}
+	return out
+}
+
+// resolveExtremum resolves GREATEST or LEAST the way ksqlDB picks among its
+// per-type overloads: arguments whose non-NULL types are all one type take
+// that overload (DECIMALs widen to fit them all); otherwise every overload
+// all arguments convert to implicitly is a candidate (numbers widen, a
+// STRING converts to DATE, TIME and TIMESTAMP), and only a single candidate
+// resolves: GREATEST(INT, BIGINT) is ambiguous in ksqlDB, since the BIGINT,
+// DECIMAL and DOUBLE overloads all accept it.
+func resolveExtremum(name string, sign int, args []arrow.DataType) (*Func, error) {
+	lname := strings.ToLower(name)
+	names := make([]string, len(args))
+	var exact arrow.DataType = NullType
+	uniform := true
+	for i, a := range args {
+		names[i] = TypeName(a)
+		if kindOf(a) == kNull {
+			names[i] = "null" // as ksqlDB prints an untyped NULL
+			continue
+		}
+		switch {
+		case kindOf(exact) == kNull:
+			exact = a
+		case kindOf(exact) == kDecimal && kindOf(a) == kDecimal:
+			exact = widenNumeric(exact, a)
+		case !typesEqual(exact, a):
+			uniform = false
+		}
+	}
+	fail := func(format string) (*Func, error) {
+		return nil, &ResolveError{Name: name, Args: names, Msg: fmt.Sprintf(format, lname, strings.Join(names, ", ")) +
+			"\nValid alternatives are:\n" + strings.Join(extremumSigs(name), "\n")}
+	}
+	if len(args) == 0 {
+		return fail("Function '%s' does not accept parameters (%s).")
+	}
+	target := exact
+	if !uniform || kindOf(exact) == kNull {
+		var cands []arrow.DataType
+		for _, t := range extremumTypes {
+			if t, ok := extremumTarget(t, args); ok {
+				cands = append(cands, t)
+			}
+		}
+		switch len(cands) {
+		case 0:
+			return fail("Function '%s' does not accept parameters (%s).")
+		case 1:
+			target = cands[0]
+		default:
+			return fail("Function '%s' cannot be resolved due to ambiguous method parameters (%s).")
+		}
+	}
+	params := make([]arrow.DataType, len(args))
+	for i := range params {
+		params[i] = target
+	}
+	return &Func{Name: name, Result: target, Impl: coerceArgs(extremum(sign), args, params)}, nil
+}
+
+// extremumTarget reports whether every argument converts implicitly to the
+// overload type t, and the parameter type then (a DECIMAL overload takes
+// the DECIMAL that fits every argument).
+func extremumTarget(t arrow.DataType, args []arrow.DataType) (arrow.DataType, bool) {
+	kt := kindOf(t)
+	if kt == kDecimal {
+		t = NullType
+	}
+	for _, a := range args {
+		ka := kindOf(a)
+		switch {
+		case ka == kNull:
+		case kt == kDecimal && (ka == kInt || ka == kBigint || ka == kDecimal):
+			t = widenNumeric(t, a)
+		case kt == kDecimal:
+			return nil, false
+		case (kt == kDate || kt == kTime || kt == kTimestamp) && ka == kString:
+		case !implicitlyConvertible(a, t):
+			return nil, false
+		}
+	}
+	if kindOf(t) == kNull {
+		t = DecimalType(MaxDecimalPrecision, 0)
+	}
+	return t, true
 }
 
 func extremum(sign int) ScalarImpl {

@@ -1,6 +1,7 @@
 package expr
 
 import (
+	"math"
 	"testing"
 
 	"github.com/apache/arrow/go/v17/arrow"
@@ -65,13 +66,17 @@ func TestMathAndConditional(t *testing.T) {
 		{"ROUND", []any{-2.5}, int64(-2), false},
 		{"ROUND", []any{1.234567, int32(2)}, 1.23, false},
 		{"ROUND", []any{123.4, int32(-1)}, 120.0, false},
-		{"ROUND", []any{dec("1.25", 3, 2)}, dec("1", 2, 0), false},
+		{"ROUND", []any{dec("1.25", 3, 2)}, dec("1", 1, 0), false},
+		{"ROUND", []any{dec("-1.5", 2, 1)}, dec("-1", 1, 0), false},
+		{"ROUND", []any{-1.5, int32(0)}, -1.0, false},
+		{"ROUND", []any{-1.55, int32(1)}, -1.5, false},
 		{"ROUND", []any{dec("1.25", 3, 2), int32(1)}, dec("1.30", 3, 2), false},
 		{"TRUNC", []any{dec("-1.75", 3, 2)}, dec("-1", 1, 0), false},
 		{"TRUNC", []any{1.789, int32(1)}, 1.7, false},
 		{"SIGN", []any{-2.0}, int32(-1), false},
 		{"SQRT", []any{int32(4)}, 2.0, false},
-		{"LOG", []any{int32(100)}, 2.0, false},
+		{"LOG", []any{int32(100)}, math.Log(100), false},
+		{"LOG", []any{15.0, 13.0}, math.Log(13) / math.Log(15), false},
 		{"POWER", []any{int32(2), int32(10)}, 1024.0, false},
 		{"GREATEST", []any{int32(1), lit(nil), int32(5)}, int32(5), false},
 		{"LEAST", []any{"b", "a"}, "a", false},

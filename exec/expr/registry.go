@@ -193,9 +193,10 @@ func Resolve(name string, args []arrow.DataType) (*Func, error) {
 		}
 	}
 	if best == nil {
+		// ksqlDB names the function as its UDF declares it, lower case.
 		return nil, &ResolveError{Name: uname, Args: typeNames(args), Msg: fmt.Sprintf(
 			"Function '%s' does not accept parameters (%s).\nValid alternatives are:\n%s\nFor detailed information on a function run: DESCRIBE FUNCTION <Function-Name>;",
-			uname, strings.Join(typeNames(args), ", "), strings.Join(f.info.Signatures, "\n"))}
+			strings.ToLower(uname), strings.Join(typeNames(args), ", "), strings.Join(f.info.Signatures, "\n"))}
 	}
 	return best, nil
 }
