@@ -177,6 +177,7 @@ func (l *applyLock) appendAndCheck(ctx context.Context, action string) (*holder,
 // says whether that ACQUIRE won.
 func (l *applyLock) acquire(ctx context.Context, wait time.Duration) error {
 	deadline := time.Now().Add(wait)
+	retries := 0
 	for {
 		recs, err := l.read(ctx)
 		if err != nil {
@@ -192,10 +193,14 @@ func (l *applyLock) acquire(ctx context.Context, wait time.Duration) error {
 			}
 		}
 		if !time.Now().Before(deadline) {
-			if h == nil {
+			if h == nil && retries < 3 {
 				// Lost a race to an applier that has released meanwhile:
-				// not "held", but still not ours; try once more.
+				// not "held", but still not ours; try again at once.
+				retries++
 				continue
+			}
+			if h == nil {
+				return fmt.Errorf("%w: other appliers kept taking it", ErrLocked)
 			}
 			return &LockedError{Owner: h.owner, Since: time.UnixMilli(h.since), Expires: time.UnixMilli(h.expires)}
 		}
