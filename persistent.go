@@ -224,19 +224,19 @@ func (s *stage) newTask(p int32, restore bool) (*taskRunner, error) {
 	produce := func(r *kgo.Record) { producer.Produce(context.Background(), r, s.onProduced) }
 	ts := newTaskState(q.e, s.name, p, restore, produce)
 	s.states[p] = ts
-	tc := &exec.TaskContext{QueryID: q.id, Partition: p, Metrics: q.metrics,
-		OnRecordError: q.e.recordErrorLogger(q.id, q.metrics), OpenState: ts.open}
+	metrics := q.metrics
+	if s.name != q.id {
+		// Internal stages keep their own counters: the query's records-in
+		// and records-out are those of its user-facing topics.
+		metrics = &exec.Metrics{}
+	}
+	tc := &exec.TaskContext{QueryID: q.id, Partition: p, Metrics: metrics,
+		OnRecordError: q.e.recordErrorLogger(q.id, metrics), OpenState: ts.open}
 	src, err := exec.NewSourceDecoder(s.input, tc)
 	if err != nil {
 		return nil, fmt.Errorf("query %s: %w", q.id, err)
 	}
-	final := s.name == q.id
-	sink, err := exec.NewSink(s.sink, func(r *kgo.Record) {
-		if final {
-			q.metrics.RecordsOut.Add(1)
-		}
-		produce(r)
-	})
+	sink, err := exec.NewSink(s.sink, produce)
 	if err != nil {
 		return nil, fmt.Errorf("query %s: %w", q.id, err)
 	}

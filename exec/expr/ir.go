@@ -105,8 +105,13 @@ func (l *Lit) String() string {
 	if l.Value == nil {
 		return "NULL"
 	}
-	if s, ok := l.Value.(string); ok {
-		return "'" + strings.ReplaceAll(s, "'", "''") + "'"
+	switch v := l.Value.(type) {
+	case string:
+		return "'" + strings.ReplaceAll(v, "'", "''") + "'"
+	case Decimal:
+		return FormatDecimal(v)
+	case float64:
+		return FormatDouble(v)
 	}
 	return fmt.Sprint(l.Value)
 }
