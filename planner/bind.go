@@ -58,6 +58,8 @@ func (b *binder) bind(e sql.Expr) (expr.Node, error) {
 		return call(op, []expr.Node{x}, e.At)
 	case *sql.InList:
 		return b.inList(e)
+	case *sql.DistinctFrom:
+		return b.distinctFrom(e)
 	case *sql.Between:
 		return b.between(e)
 	case *sql.Like:
@@ -314,6 +316,24 @@ func (b *binder) binary(e *sql.Binary) (expr.Node, error) {
 			WithHint("arithmetic takes numbers (and + also two STRINGs); CAST the operands")
 	}
 	return n, nil
+}
+
+// distinctFrom binds the null-safe comparison L IS [NOT] DISTINCT FROM R.
+func (b *binder) distinctFrom(e *sql.DistinctFrom) (expr.Node, error) {
+	l, err := b.bind(e.L)
+	if err != nil {
+		return nil, err
+	}
+	r, err := b.bind(e.R)
+	if err != nil {
+		return nil, err
+	}
+	op := "IS DISTINCT FROM"
+	if e.Not {
+		op = "IS NOT DISTINCT FROM"
+	}
+	l, r = timeLiteral(l, e.L, r), timeLiteral(r, e.R, l)
+	return call(op, []expr.Node{l, r}, e.At)
 }
 
 // timeLiteral: ROWTIME, WINDOWSTART and WINDOWEND compared with a string
@@ -639,58 +659,15 @@ func (b *binder) deref(e *sql.Deref) (expr.Node, error) {
 }
 
 // commonElems binds constructor elements and converts them to their common
-// type: numbers widen, string literals convert to the type of the others.
+// type with ksqlDB's list coercion (see coerceList).
 func (b *binder) commonElems(es []sql.Expr, what string, at sql.Pos) ([]expr.Node, arrow.DataType, error) {
-	ns := make([]expr.Node, len(es))
-	var typ arrow.DataType = expr.NullType
-	for i, e := range es {
-		n, err := b.bind(e)
-		if err != nil {
-			return nil, nil, err
-		}
-		ns[i] = n
-	}
-	// Non-literal-string elements decide the type; string literals follow.
-	for _, n := range ns {
-		if l, ok := n.(*expr.Lit); ok && l.Type.ID() == arrow.STRING {
-			continue
-		}
-		t, ok := expr.CommonType(typ, n.DataType())
-		if !ok {
-			return nil, nil, sql.Errorf(sql.CodeDatatypeMismatch, at, "invalid %s: elements of type %s and %s have no common type",
-				what, expr.TypeName(typ), expr.TypeName(n.DataType())).WithHint("CAST the elements to one type")
-		}
-		typ = t
+	ns, typ, err := b.coerceList(es)
+	if err != nil {
+		return nil, nil, err
 	}
 	if typ.ID() == arrow.NULL {
-		typ = expr.StringType
-		allNull := true
-		for _, n := range ns {
-			if !isNullLit(n) {
-				allNull = false
-			}
-		}
-		if allNull {
-			return nil, nil, sql.Errorf(sql.CodeDatatypeMismatch, at, "Cannot construct %s with all NULL elements", what).
-				WithHint("CAST one element, e.g. CAST(NULL AS INT)")
-		}
-	}
-	for i, n := range ns {
-		c, _, err := coerceStringLit(n, typ, es[i].Position())
-		if err != nil {
-			return nil, nil, err
-		}
-		if !expr.TypesEqual(c.DataType(), typ) {
-			if isNullLit(c) {
-				c = &expr.Lit{Type: typ}
-			} else if c.DataType().ID() == arrow.STRING {
-				return nil, nil, sql.Errorf(sql.CodeDatatypeMismatch, es[i].Position(), "invalid %s: element %s is STRING, the others %s",
-					what, exprText(es[i]), expr.TypeName(typ))
-			} else {
-				c = &expr.Cast{X: c, Type: typ}
-			}
-		}
-		ns[i] = c
+		return nil, nil, sql.Errorf(sql.CodeDatatypeMismatch, at, "Cannot construct %s with all NULL elements", what).
+			WithHint("CAST one element, e.g. CAST(NULL AS INT)")
 	}
 	return ns, typ, nil
 }
