@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -56,6 +57,10 @@ type Options struct {
 	// Verify reads back the engine's and the baseline's outputs after the
 	// measured phases and checks that they hold the same records.
 	Verify bool
+	// ProfileDir, when set, receives CPU profiles of the measured phases
+	// of the separate-broker run: <query>-sluice.pprof and
+	// <query>-baseline.pprof.
+	ProfileDir string
 	// Progress receives progress lines. Default io.Discard.
 	Progress io.Writer
 	// Logger receives the engine's and broker's logs. Default: warnings and
@@ -354,7 +359,7 @@ func (r *runner) runQuery(ctx context.Context, eng *sluice.Engine, brokers []str
 			}
 		}
 	})
-	meas, err := measure(func() error { return eng.RunUntilIdle(ctx) })
+	meas, err := r.measureProfiled(q.Name+"-sluice", recordStart, func() error { return eng.RunUntilIdle(ctx) })
 	close(stop)
 	wg.Wait()
 	if err != nil {
@@ -365,6 +370,25 @@ func (r *runner) runQuery(ctx context.Context, eng *sluice.Engine, brokers []str
 		return nil, 0, 0, nil, err
 	}
 	return &meas, events, sum(after) - sum(before), nil, nil
+}
+
+// measureProfiled is measure, with a CPU profile of fn written to
+// ProfileDir/<name>.pprof when profiling is on and wanted.
+func (r *runner) measureProfiled(name string, wanted bool, fn func() error) (measurement, error) {
+	if r.opts.ProfileDir == "" || !wanted {
+		return measure(fn)
+	}
+	f, err := os.Create(filepath.Join(r.opts.ProfileDir, name+".pprof"))
+	if err != nil {
+		return measurement{}, err
+	}
+	defer f.Close()
+	if err := pprof.StartCPUProfile(f); err != nil {
+		return measurement{}, err
+	}
+	m, err := measure(fn)
+	pprof.StopCPUProfile()
+	return m, err
 }
 
 // baseline runs the hand-written program for q and, with Verify, compares
@@ -391,7 +415,7 @@ func (r *runner) baseline(ctx context.Context, brokers []string, q nexmark.Query
 			r.logf("%s baseline: %.0fs, %d events consumed", q.Name, time.Since(t0).Seconds(), n)
 		}}
 	var consumed, produced int64
-	m, err := measure(func() error {
+	m, err := r.measureProfiled(q.Name+"-baseline", true, func() error {
 		var err error
 		consumed, produced, err = br.run(ctx)
 		return err

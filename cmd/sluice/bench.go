@@ -160,6 +160,7 @@ func benchNexmark(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		latencyEvents int64
 		workDir       string
 		verify        bool
+		profileDir    string
 	)
 	gen.register(fs, 0)
 	fs.StringVar(&queries, "query", "q0,q1,q2", "comma-separated queries to run ("+strings.Join(nexmark.QueryNames(), ", ")+"), or \"all\"")
@@ -168,6 +169,7 @@ func benchNexmark(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	fs.Int64Var(&fixedRate, "fixed-rate", 0, "also measure p50/p99 end-to-end latency with events written at this rate (events/s), e.g. 50000")
 	fs.Int64Var(&latencyEvents, "latency-events", 0, "events written in the fixed-rate phase (default: 10 seconds' worth)")
 	fs.StringVar(&workDir, "work-dir", "", "directory for the run's temporary data (default: the system temporary directory)")
+	fs.StringVar(&profileDir, "profile-dir", "", "write CPU profiles of the measured phases (<query>-sluice.pprof, <query>-baseline.pprof) to this directory")
 	fs.BoolVar(&verify, "verify", false, "after measuring, check that the engine and the baseline wrote the same records")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, `Usage: sluice bench nexmark [flags]
@@ -212,6 +214,7 @@ Flags:
 		Brokers:       brokerList(brokers),
 		WorkDir:       workDir,
 		Verify:        verify,
+		ProfileDir:    profileDir,
 		Progress:      stderr,
 		BrokerCommand: func(dataDir string) *exec.Cmd {
 			cmd := exec.Command(self, "bench", "broker", "--data-dir", dataDir)
