@@ -45,6 +45,9 @@ func BindCreateSource(cat Catalog, stmt *sql.CreateSource, props Props) (*Source
 	if err != nil {
 		return nil, err
 	}
+	if err := w.checkDelimiters(); err != nil {
+		return nil, err
+	}
 	cols, err := bindColumnDefs(cat, stmt)
 	if err != nil {
 		return nil, err

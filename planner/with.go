@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/sluicedb/sluice/exec/codec"
 	"github.com/sluicedb/sluice/sql"
 )
 
@@ -149,7 +150,9 @@ func (w withProps) delimiter(key string) (byte, bool, error) {
 	case "SPACE":
 		return ' ', true, nil
 	}
-	if s == "" {
+	if strings.TrimSpace(s) == "" {
+		// ksqlDB trims the value, so a literal space or tab is "empty":
+		// they must be written as SPACE or TAB.
 		return 0, false, sql.Errorf(sql.CodeInvalidParameter, at,
 			"Configuration %s is invalid: Delimiter cannot be empty, if you meant to have a tab or space for delimiter, please use the special values 'TAB' or 'SPACE'", key).
 			WithHint("Example valid value: ';'")
@@ -167,6 +170,29 @@ func (w withProps) delimiter(key string) (byte, bool, error) {
 			WithHint("use an ASCII character, TAB or SPACE")
 	}
 	return s[0], true, nil
+}
+
+// checkDelimiters validates KEY_DELIMITER and VALUE_DELIMITER on their own
+// and against an explicitly named format. ksqlDB checks the WITH clause
+// before the column list, so these errors come first; formats taken from
+// the defaults are checked later, in bindFormats.
+func (w withProps) checkDelimiters() error {
+	kf, vf, _, _, err := w.formats()
+	if err != nil {
+		return nil // reported with the formats
+	}
+	for _, side := range []struct{ key, format string }{{withKeyDelimiter, kf}, {withValueDelimiter, vf}} {
+		_, ok, err := w.delimiter(side.key)
+		if err != nil {
+			return err
+		}
+		if ok && side.format != "" && side.format != codec.Delimited {
+			return sql.Errorf(sql.CodeInvalidParameter, w.get(side.key).At,
+				"%s does not support the following configs: [delimiter]", side.format).
+				WithHint("%s applies to the DELIMITED format only", side.key)
+		}
+	}
+	return nil
 }
 
 // topicName folds TIMESTAMP's column name the way ksqlDB does: the value
