@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -14,6 +15,7 @@ import (
 	"github.com/sluicedb/sluice/exec"
 	"github.com/sluicedb/sluice/planner"
 	"github.com/sluicedb/sluice/sql"
+	"github.com/sluicedb/sluice/storage"
 )
 
 // persistentQuery runs a CSAS/CTAS/INSERT INTO ... SELECT. A query is one
@@ -27,6 +29,9 @@ type persistentQuery struct {
 	plan    *planner.Plan
 	metrics *exec.Metrics
 	stages  []*stage
+	// producer writes the query's output and changelog records, configured
+	// from the query's properties (compression.type, linger.ms).
+	producer *kgo.Client
 
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -88,6 +93,17 @@ func (e *Engine) startQuery(ctx context.Context, qi *queryInfo) error {
 func (e *Engine) startPlanned(ctx context.Context, qi *queryInfo, plan *planner.Plan) error {
 	q := &persistentQuery{e: e, id: qi.ID, info: qi, plan: plan, metrics: &exec.Metrics{},
 		done: make(chan struct{}), state: "RUNNING"}
+	props := mergeProps(e.cfg.props, qi.Props)
+	producer, err := storage.NewProducer(e.seeds, storage.ProducerOptions{
+		Linger:      lingerOf(props),
+		Compression: props[propCompression],
+		ClientID:    "sluice-" + qi.ID,
+	})
+	if err != nil {
+		return sql.Errorf(sql.CodeInvalidParameter, sql.Pos{}, "query %s: %v", qi.ID, err).
+			WithHint("set %s to one of %s", propCompression, strings.Join(storage.CompressionCodecs(), ", "))
+	}
+	q.producer = producer
 	for i, pre := range plan.Pre {
 		if err := e.kafka.CreateTopic(ctx, pre.Topic, pre.Partitions, 0, nil); err != nil {
 			return fmt.Errorf("query %s: internal topic: %w", qi.ID, err)
@@ -220,7 +236,7 @@ func (q *persistentQuery) firstTopic() string {
 
 func (s *stage) newTask(p int32, restore bool) (*taskRunner, error) {
 	q := s.q
-	producer := q.e.producer
+	producer := q.producer
 	produce := func(r *kgo.Record) { producer.Produce(context.Background(), r, s.onProduced) }
 	ts := newTaskState(q.e, s.name, p, restore, produce)
 	s.states[p] = ts
@@ -369,7 +385,7 @@ func (s *stage) cycle(pollCtx context.Context) (int, error) {
 		}
 	}
 	if len(errs) == 0 {
-		if err := s.q.e.producer.Flush(ctx); err != nil {
+		if err := s.q.producer.Flush(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("flush sink: %w", err))
 		}
 	}
@@ -490,6 +506,9 @@ func (q *persistentQuery) closeStages() error {
 			errs = append(errs, ts.close())
 		}
 		s.cycleMu.Unlock()
+	}
+	if q.producer != nil {
+		q.producer.Close()
 	}
 	return errors.Join(errs...)
 }
