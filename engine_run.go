@@ -180,6 +180,9 @@ func (e *Engine) closeResources() error {
 	if e.producer != nil {
 		e.producer.Close()
 	}
+	if e.cmdlog != nil {
+		e.cmdlog.Close()
+	}
 	if e.kafka != nil {
 		e.kafka.Close()
 	}
