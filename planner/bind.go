@@ -29,6 +29,9 @@ type binder struct {
 	cat     Catalog
 	sc      *scope
 	lambdas [][]lambdaParam // innermost last
+	// aggs, when set, binds aggregate function calls (aggregate.go);
+	// otherwise they are rejected.
+	aggs *aggScope
 }
 
 type lambdaParam struct {
@@ -566,6 +569,9 @@ func (b *binder) cast(e *sql.Cast) (expr.Node, error) {
 // ---- calls ----
 
 func (b *binder) call(e *sql.Call) (expr.Node, error) {
+	if b.aggs != nil && aggregateFuncs[e.Name] {
+		return b.aggs.bindCall(b, e)
+	}
 	// F(*) of a scalar function is a call without arguments in ksqlDB
 	// ("Function 'greatest' does not accept parameters ()").
 	if aggregateFuncs[e.Name] {

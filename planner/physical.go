@@ -158,6 +158,7 @@ func Explain(plan *Plan) string {
 	b.WriteString("Logical plan:\n")
 	explainNode(&b, plan.Logical, 1)
 	b.WriteString("Physical plan:\n")
+	explainStages(&b, plan.Pre)
 	in := plan.Input
 	fmt.Fprintf(&b, "  Source topic %q key %s value %s", in.Topic, specString(in.Key), specString(in.Value))
 	if in.Table {
@@ -187,6 +188,8 @@ func Explain(plan *Plan) string {
 				parts[j] = op.Names[j] + " := " + e.String()
 			}
 			fmt.Fprintf(&b, "  %d. Project %s\n", i+1, strings.Join(parts, ", "))
+		default:
+			fmt.Fprintf(&b, "  %d. %s\n", i+1, explainStateful(op))
 		}
 	}
 	if s := plan.Sink; s != nil {

@@ -40,6 +40,9 @@ type selectPlan struct {
 // query started). Pull queries over tables need materialized state and are
 // not supported yet.
 func PlanQuery(cat Catalog, q *sql.Select, props Props) (*Plan, error) {
+	if isAggregation(q) {
+		return planQueryAggregate(cat, q, props)
+	}
 	if q.Emit == sql.EmitFinal {
 		return nil, sql.Errorf(sql.CodeFeatureNotSupported, q.At, "EMIT FINAL is only valid on windowed aggregations, which are not supported yet").
 			WithHint("use EMIT CHANGES")
@@ -84,86 +87,42 @@ func PlanPersistent(cat Catalog, stmt sql.Stmt, queryID string, props Props) (*P
 
 func planCreateAs(cat Catalog, st *sql.CreateSource, queryID string, props Props) (*Plan, *Source, error) {
 	q := st.Query
+	kind := "STREAM"
 	if st.Kind == sql.KindTable {
-		return nil, nil, sql.Errorf(sql.CodeFeatureNotSupported, st.At, "CREATE TABLE AS SELECT is not supported yet").
-			WithHint("use CREATE STREAM AS SELECT over a stream")
+		kind = "TABLE"
 	}
 	if q.Limit != nil {
-		return nil, nil, sql.Errorf(sql.CodeSyntax, st.At, "CREATE STREAM AS SELECT statements don't support LIMIT clause").
+		return nil, nil, sql.Errorf(sql.CodeSyntax, st.At, "CREATE %s AS SELECT statements don't support LIMIT clause", kind).
 			WithHint("remove the LIMIT clause")
-	}
-	if q.Emit == sql.EmitFinal {
-		return nil, nil, sql.Errorf(sql.CodeFeatureNotSupported, st.At, "EMIT FINAL is only valid on windowed aggregations").
-			WithHint("remove EMIT FINAL")
 	}
 	w, err := checkWith(st.With, createAsProps, st.At)
 	if err != nil {
 		return nil, nil, err
+	}
+	if isAggregation(q) {
+		return planCreateAggregate(cat, st, w, queryID, props)
+	}
+	if q.Emit == sql.EmitFinal {
+		return nil, nil, sql.Errorf(sql.CodeFeatureNotSupported, st.At, "EMIT FINAL is only supported for windowed aggregations.").
+			WithHint("remove EMIT FINAL")
 	}
 	sp, err := bindSelect(cat, q, modePersistent, st.Name)
 	if err != nil {
 		return nil, nil, err
 	}
 	in := sp.source
-	if in.Kind == sql.KindTable {
+	if in.Kind == sql.KindTable && st.Kind == sql.KindStream {
 		return nil, nil, sql.Errorf(sql.CodeSyntax, st.At,
 			"Invalid result type. Your SELECT query produces a TABLE. Please use CREATE TABLE AS SELECT statement instead").
 			WithHint("%s is a table", in.Name)
 	}
-	sink := &Source{Name: st.Name, Kind: sql.KindStream, SQL: st.Text(), Query: queryID,
-		Partitions: in.Partitions, Replicas: in.Replicas}
-	for _, c := range sp.out {
-		sink.Columns = append(sink.Columns, Column{Name: c.Name, Type: SQLType(c.Type), Role: c.Role})
+	if in.Kind == sql.KindStream && st.Kind == sql.KindTable {
+		return nil, nil, sql.Errorf(sql.CodeSyntax, st.At,
+			"Invalid result type. Your SELECT query produces a STREAM. Please use CREATE STREAM AS SELECT statement instead.").
+			WithHint("%s is a stream; a table needs GROUP BY", in.Name)
 	}
-	for _, c := range sink.Columns {
-		if c.Type == nil {
-			return nil, nil, sql.Errorf(sql.CodeDatatypeMismatch, q.At, "column %s has no type: CAST the NULL it is computed from", c.Name)
-		}
-	}
-	topic, at, ok := w.str(withKafkaTopic)
-	if ok {
-		if strings.TrimSpace(topic) == "" {
-			return nil, nil, sql.Errorf(sql.CodeInvalidParameter, at, "KAFKA_TOPIC must not be empty")
-		}
-		sink.Topic = topic
-	} else {
-		prefix, _ := props.get(PropOutputTopicPrefix)
-		sink.Topic = prefix + st.Name
-	}
-	if err := bindTopicConfig(w, sink); err != nil {
-		return nil, nil, err
-	}
-	if !w.has(withPartitions) {
-		if v, ok := props.get(PropSinkPartitions); ok {
-			if n, err := strconv.Atoi(v); err == nil && n > 0 {
-				sink.Partitions = int32(n)
-			}
-		}
-	}
-	kf, vf, kAt, vAt, err := w.formats()
+	sink, err := createAsSink(st, w, in, sp.out, queryID, props)
 	if err != nil {
-		return nil, nil, err
-	}
-	if kf == "" {
-		kf = in.KeyFormat.Name
-		if kf == codec.None && len(sink.KeyColumns()) > 0 {
-			kf = props.defaultKeyFormat()
-		}
-	}
-	if vf == "" {
-		vf = in.ValueFormat.Name
-	}
-	if err := bindFormats(w, sink, kf, vf, kAt, vAt, props, st.At); err != nil {
-		return nil, nil, err
-	}
-	// An inherited DELIMITED format keeps its delimiter unless one is given.
-	if sink.KeyFormat.Name == in.KeyFormat.Name && !w.has(withKeyDelimiter) && in.KeyFormat.Delimiter != 0 {
-		sink.KeyFormat.Delimiter = in.KeyFormat.Delimiter
-	}
-	if sink.ValueFormat.Name == in.ValueFormat.Name && !w.has(withValueDelimiter) && in.ValueFormat.Delimiter != 0 {
-		sink.ValueFormat.Delimiter = in.ValueFormat.Delimiter
-	}
-	if err := bindTimestamp(w, sink); err != nil {
 		return nil, nil, err
 	}
 	timeExpr, err := sinkTimeExpr(sp, sink)
@@ -181,6 +140,73 @@ func planCreateAs(cat Catalog, st *sql.CreateSource, queryID string, props Props
 	plan.Emit = sql.EmitChanges
 	plan.Explain = Explain(plan)
 	return plan, sink, nil
+}
+
+// createAsSink builds the catalog entry of a CSAS/CTAS sink with columns
+// out (key columns first) read from in: topic, partitions, formats
+// (inherited from in unless the WITH clause sets them) and TIMESTAMP.
+func createAsSink(st *sql.CreateSource, w withProps, in *Source, out []OutCol, queryID string, props Props) (*Source, error) {
+	sink := &Source{Name: st.Name, Kind: st.Kind, SQL: st.Text(), Query: queryID,
+		Partitions: in.Partitions, Replicas: in.Replicas}
+	for _, c := range out {
+		role := c.Role
+		if st.Kind == sql.KindTable && role == sql.ColKey {
+			role = sql.ColPrimaryKey
+		}
+		sink.Columns = append(sink.Columns, Column{Name: c.Name, Type: SQLType(c.Type), Role: role})
+	}
+	for _, c := range sink.Columns {
+		if c.Type == nil {
+			return nil, sql.Errorf(sql.CodeDatatypeMismatch, st.Query.At, "column %s has no type: CAST the NULL it is computed from", c.Name)
+		}
+	}
+	topic, at, ok := w.str(withKafkaTopic)
+	if ok {
+		if strings.TrimSpace(topic) == "" {
+			return nil, sql.Errorf(sql.CodeInvalidParameter, at, "KAFKA_TOPIC must not be empty")
+		}
+		sink.Topic = topic
+	} else {
+		prefix, _ := props.get(PropOutputTopicPrefix)
+		sink.Topic = prefix + st.Name
+	}
+	if err := bindTopicConfig(w, sink); err != nil {
+		return nil, err
+	}
+	if !w.has(withPartitions) {
+		if v, ok := props.get(PropSinkPartitions); ok {
+			if n, err := strconv.Atoi(v); err == nil && n > 0 {
+				sink.Partitions = int32(n)
+			}
+		}
+	}
+	kf, vf, kAt, vAt, err := w.formats()
+	if err != nil {
+		return nil, err
+	}
+	if kf == "" {
+		kf = in.KeyFormat.Name
+		if kf == codec.None && len(sink.KeyColumns()) > 0 {
+			kf = props.defaultKeyFormat()
+		}
+	}
+	if vf == "" {
+		vf = in.ValueFormat.Name
+	}
+	if err := bindFormats(w, sink, kf, vf, kAt, vAt, props, st.At); err != nil {
+		return nil, err
+	}
+	// An inherited DELIMITED format keeps its delimiter unless one is given.
+	if sink.KeyFormat.Name == in.KeyFormat.Name && !w.has(withKeyDelimiter) && in.KeyFormat.Delimiter != 0 {
+		sink.KeyFormat.Delimiter = in.KeyFormat.Delimiter
+	}
+	if sink.ValueFormat.Name == in.ValueFormat.Name && !w.has(withValueDelimiter) && in.ValueFormat.Delimiter != 0 {
+		sink.ValueFormat.Delimiter = in.ValueFormat.Delimiter
+	}
+	if err := bindTimestamp(w, sink); err != nil {
+		return nil, err
+	}
+	return sink, nil
 }
 
 func planInsertInto(cat Catalog, st *sql.InsertInto, queryID string) (*Plan, *Source, error) {

@@ -47,8 +47,12 @@ type Func struct {
 	Result arrow.DataType
 	// Undoable: the function can aggregate a table (it has an Undo).
 	Undoable bool
-	newAcc   func() Acc
-	decode   func(src []byte) (Acc, error)
+	// ComplexState: the accumulator's state is structured (a list, a map,
+	// a sum with a count), which ksqlDB cannot keep in DELIMITED or KAFKA
+	// internal topics; COUNT, SUM, MIN and MAX keep one primitive.
+	ComplexState bool
+	newAcc       func() Acc
+	decode       func(src []byte) (Acc, error)
 }
 
 // New returns an empty accumulator (the aggregate's initial value).

@@ -33,7 +33,12 @@ func typeName(t arrow.DataType) string { return expr.TypeName(t) }
 // simple builds a Func whose accumulator is a value of type A that encodes
 // itself; dec reads it back.
 func simple[A Acc](name string, result arrow.DataType, undo bool, mk func() A, dec func([]byte) (A, error)) *Func {
-	return &Func{Name: name, Result: result, Undoable: undo,
+	complexState := true
+	switch name {
+	case "COUNT", "SUM", "MIN", "MAX":
+		complexState = false
+	}
+	return &Func{Name: name, Result: result, Undoable: undo, ComplexState: complexState,
 		newAcc: func() Acc { return mk() },
 		decode: func(b []byte) (Acc, error) { return dec(b) }}
 }
