@@ -134,6 +134,14 @@ func (s *sink) Push(_ context.Context, b Batch) error {
 		if s.spec.Table && kind == UpdateBefore {
 			continue
 		}
+		ts := timeAt(times, row)
+		if ts < 0 {
+			// A sink TIMESTAMP column can compute a negative time; Kafka
+			// cannot carry it, and ksqlDB's timestamp extractor skips
+			// such rows.
+			s.tc.recordError(&m.EvalErrors, fmt.Errorf("sink %s: invalid timestamp %d: row skipped", s.spec.Topic, ts))
+			continue
+		}
 		r := &slab[written]
 		*r = kgo.Record{Topic: s.spec.Topic} // the slot may hold a skipped row
 		var err error
@@ -149,7 +157,7 @@ func (s *sink) Push(_ context.Context, b Batch) error {
 				continue
 			}
 		}
-		r.Timestamp = time.UnixMilli(timeAt(times, row))
+		r.Timestamp = time.UnixMilli(ts)
 		if len(s.spec.HeaderCols) > 0 {
 			start := len(headers)
 			headers = s.appendHeaders(headers, rec, row)

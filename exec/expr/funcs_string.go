@@ -147,6 +147,12 @@ func init() {
 			s, d := str(a[0]), str(a[1])
 			var parts []string
 			if d == "" {
+				// Characters; an empty input is one empty piece, as
+				// Java's split returns [""].
+				parts = []string{""}
+				if s != "" {
+					parts = parts[:0]
+				}
 				for _, r := range s {
 					parts = append(parts, string(r))
 				}
@@ -163,6 +169,10 @@ func init() {
 			s, d := a[0].([]byte), a[1].([]byte)
 			var parts [][]byte
 			if len(d) == 0 {
+				parts = [][]byte{{}}
+				if len(s) > 0 {
+					parts = parts[:0]
+				}
 				for _, c := range s {
 					parts = append(parts, []byte{c})
 				}

@@ -177,11 +177,15 @@ func zoneOf(id string) (*time.Location, error) {
 }
 
 func formatInZone(ms int64, pattern, zone string) (any, error) {
-	layout, err := javaLayout(pattern)
+	loc, err := zoneOf(zone)
 	if err != nil {
 		return nil, err
 	}
-	loc, err := zoneOf(zone)
+	return formatIn(ms, pattern, loc)
+}
+
+func formatIn(ms int64, pattern string, loc *time.Location) (any, error) {
+	layout, err := javaLayout(pattern)
 	if err != nil {
 		return nil, err
 	}
@@ -189,18 +193,29 @@ func formatInZone(ms int64, pattern, zone string) (any, error) {
 }
 
 func parseInZone(s, pattern, zone string) (int64, error) {
-	layout, err := javaLayout(pattern)
+	loc, err := zoneOf(zone)
 	if err != nil {
 		return 0, err
 	}
-	loc, err := zoneOf(zone)
+	return parseIn(s, pattern, loc)
+}
+
+func parseIn(s, pattern string, loc *time.Location) (int64, error) {
+	layout, err := javaLayout(pattern)
 	if err != nil {
 		return 0, err
 	}
 	tm, err := time.ParseInLocation(layout, s, loc)
 	if err != nil {
-		return 0, fmt.Errorf("Failed to parse timestamp '%s' with formatter '%s': %v", s, pattern, err)
+		// ksqlDB's parser is case-insensitive ("...33z" for the X offset);
+		// Go matches month, day and zone names in any case already, so
+		// only the letters it matches exactly are left to fold.
+		var err2 error
+		if tm, err2 = time.ParseInLocation(layout, strings.ToUpper(s), loc); err2 != nil {
+			return 0, fmt.Errorf("Failed to parse timestamp '%s' with formatter '%s': %v", s, pattern, err)
+		}
 	}
+	tm = resolveZoneName(tm, layout)
 	// Go defaults a missing year to 0; Java defaults it to 1970.
 	if !strings.Contains(layout, "2006") && !strings.Contains(layout, "06") {
 		tm = tm.AddDate(1970, 0, 0)
@@ -208,8 +223,44 @@ func parseInZone(s, pattern, zone string) (int64, error) {
 	return tm.UnixMilli(), nil
 }
 
-// serverZone is the zone the deprecated *TOSTRING functions default to.
-func serverZone() string { return time.Local.String() }
+// zoneNames maps the zone names a 'z' pattern reads (Java's English zone
+// texts) to the region whose rules apply: Java resolves "PST" to
+// America/Los_Angeles, so a May date-time in "PST" is read as PDT.
+var zoneNames = map[string]string{
+	"PST": "America/Los_Angeles", "PDT": "America/Los_Angeles",
+	"MST": "America/Denver", "MDT": "America/Denver",
+	"CST": "America/Chicago", "CDT": "America/Chicago",
+	"EST": "America/New_York", "EDT": "America/New_York",
+	"AKST": "America/Anchorage", "AKDT": "America/Anchorage",
+	"HST": "Pacific/Honolulu",
+	"BST": "Europe/London", "CET": "Europe/Paris", "CEST": "Europe/Paris",
+	"EET": "Europe/Athens", "EEST": "Europe/Athens",
+	"IST": "Asia/Kolkata", "JST": "Asia/Tokyo",
+}
+
+// resolveZoneName re-reads a time parsed with a zone-name layout ("MST")
+// in the zone's region. Go gives an abbreviation it does not know in the
+// parse location a zero offset; Java resolves the name to a region.
+func resolveZoneName(tm time.Time, layout string) time.Time {
+	if !strings.Contains(layout, "MST") {
+		return tm
+	}
+	name, off := tm.Zone()
+	region, ok := zoneNames[strings.ToUpper(name)]
+	if !ok || off != 0 {
+		return tm
+	}
+	loc, err := zoneOf(region)
+	if err != nil {
+		return tm
+	}
+	return time.Date(tm.Year(), tm.Month(), tm.Day(), tm.Hour(), tm.Minute(), tm.Second(), tm.Nanosecond(), loc)
+}
+
+// serverZone is the zone the deprecated *TOSTRING functions default to:
+// the process's local zone (time.Local, whose name is always "Local" and
+// so is not a zone ID zoneOf accepts).
+func serverZone() *time.Location { return time.Local }
 
 func timeUnitMs(u string) (int64, error) {
 	switch strings.TrimSuffix(strings.ToUpper(strings.TrimSpace(u)), "S") {
@@ -258,10 +309,10 @@ func init() {
 			return Timestamp(ms), err
 		}))
 	reg("TIMESTAMPTOSTRING", cat, "Formats epoch milliseconds (zone defaults to the server's).",
-		sig("BIGINT, STRING -> STRING", func(a []any) (any, error) { return formatInZone(a[0].(int64), str(a[1]), serverZone()) }),
+		sig("BIGINT, STRING -> STRING", func(a []any) (any, error) { return formatIn(a[0].(int64), str(a[1]), serverZone()) }),
 		sig("BIGINT, STRING, STRING -> STRING", func(a []any) (any, error) { return formatInZone(a[0].(int64), str(a[1]), str(a[2])) }))
 	reg("STRINGTOTIMESTAMP", cat, "Parses epoch milliseconds (zone defaults to the server's).",
-		sig("STRING, STRING -> BIGINT", func(a []any) (any, error) { return parseInZone(str(a[0]), str(a[1]), serverZone()) }),
+		sig("STRING, STRING -> BIGINT", func(a []any) (any, error) { return parseIn(str(a[0]), str(a[1]), serverZone()) }),
 		sig("STRING, STRING, STRING -> BIGINT", func(a []any) (any, error) { return parseInZone(str(a[0]), str(a[1]), str(a[2])) }))
 	reg("FORMAT_DATE", cat, "Formats a DATE with a Java pattern.", sig("DATE, STRING -> STRING", func(a []any) (any, error) {
 		return formatInZone(int64(a[0].(Date))*msPerDay, str(a[1]), "UTC")
