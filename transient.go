@@ -44,15 +44,18 @@ func (e *Engine) query(ctx context.Context, st *sql.Query, props map[string]stri
 		return nil, err
 	}
 	go tq.run(qctx, ch)
-	return newStreamRows(columnsOf(plan.Output), ch, tq.err, func() { cancel() }), nil
+	// As in ksqlDB, only a pull query over a table reports key columns: the
+	// rows of a stream or of a push query are events, not keyed rows.
+	keyed := pull && plan.Input.Table
+	return newStreamRows(columnsOf(plan.Output, keyed), ch, tq.err, func() { cancel() }), nil
 }
 
 // columnsOf converts plan output columns to API columns.
-func columnsOf(cols []planner.Column) []Column {
+func columnsOf(cols []planner.Column, keyed bool) []Column {
 	out := make([]Column, len(cols))
 	for i, c := range cols {
 		out[i] = Column{Name: c.Name, Type: c.Type.String(),
-			Key: c.Role == sql.ColKey || c.Role == sql.ColPrimaryKey}
+			Key: keyed && (c.Role == sql.ColKey || c.Role == sql.ColPrimaryKey)}
 	}
 	return out
 }
