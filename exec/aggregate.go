@@ -857,8 +857,11 @@ func (a *aggregate) emit(ctx context.Context) error {
 				sel, kinds = append(sel, int32(i)), append(kinds, Delete)
 			}
 		case !pass[i]:
-			// ksqlDB writes a tombstone for every update failing HAVING.
-			sel, kinds = append(sel, int32(i)), append(kinds, Delete)
+			// A group that stops passing HAVING is deleted; one that never
+			// passed emits nothing (Kafka Streams' table filter).
+			if r.hasOld && pass[i-1] {
+				sel, kinds = append(sel, int32(i)), append(kinds, Delete)
+			}
 		case r.hasOld && pass[i-1]:
 			sel, kinds = append(sel, int32(i-1), int32(i)), append(kinds, UpdateBefore, UpdateAfter)
 		default:

@@ -103,9 +103,10 @@ type AggregateSpec struct {
 	ChangeCol int
 	Window    *WindowSpec
 	EmitFinal bool
-	// Having, when set, is a BOOLEAN expression over the output layout: a
-	// group row for which it is not TRUE is emitted as a Delete (ksqlDB
-	// writes a tombstone for every update that fails HAVING).
+	// Having, when set, is a BOOLEAN expression over the output layout,
+	// applied like a WHERE on the result table: a group row for which it is
+	// not TRUE is not emitted, and a group that passed before and no longer
+	// does is emitted as a Delete (a tombstone in the sink).
 	Having expr.Node
 }
 

@@ -1,10 +1,12 @@
 package agg
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"math"
+	"sort"
 
 	"github.com/apache/arrow/go/v17/arrow/decimal128"
 
@@ -26,7 +28,7 @@ import (
 //	tagBytes      uvarint length, bytes
 //	tagDate       4 bytes;  tagTime 4 bytes;  tagTimestamp 8 bytes
 //	tagArray      uvarint n, n values
-//	tagMap        uvarint n, n (key, value) pairs
+//	tagMap        uvarint n, n (key, value) pairs, ordered by encoded key
 //	tagStruct     uvarint n, n (uvarint name length, name, value)
 //
 // Two invariants matter to the operators:
@@ -106,10 +108,18 @@ func AppendValue(dst []byte, v any) []byte {
 		if v == nil {
 			return append(dst, tagNull)
 		}
-		dst = binary.AppendUvarint(append(dst, tagMap), uint64(len(v.Keys)))
+		// Entries are written in key-encoding order: SQL maps are equal
+		// regardless of insertion order, and the encoding must be
+		// canonical (invariant 1).
+		type entry struct{ k, v []byte }
+		es := make([]entry, len(v.Keys))
 		for i := range v.Keys {
-			dst = AppendValue(dst, v.Keys[i])
-			dst = AppendValue(dst, v.Values[i])
+			es[i] = entry{AppendValue(nil, v.Keys[i]), AppendValue(nil, v.Values[i])}
+		}
+		sort.Slice(es, func(i, j int) bool { return bytes.Compare(es[i].k, es[j].k) < 0 })
+		dst = binary.AppendUvarint(append(dst, tagMap), uint64(len(es)))
+		for _, e := range es {
+			dst = append(append(dst, e.k...), e.v...)
 		}
 		return dst
 	case *expr.Struct:
