@@ -61,7 +61,8 @@ func (e *Error) Error() string {
 		s = e.Pos.String() + ": " + s
 	}
 	if e.Hint != "" {
-		s += " (hint: " + e.Hint + ")"
+		// ksqlDB's own rendering: the hint on a line of its own.
+		s += "\nHint: " + e.Hint
 	}
 	return s
 }
