@@ -13,32 +13,53 @@ import (
 
 	"github.com/jackc/pgproto3/v2"
 	"github.com/sluicedb/sluice"
+	"github.com/sluicedb/sluice/sql"
 )
 
 // SQLSTATEs the server itself produces (the engine's come with its errors).
 const (
-	codeInternal          = "XX000"
-	codeQueryCanceled     = "57014"
-	codeAdminShutdown     = "57P01"
-	codeTooManyConns      = "53300"
-	codeFeatureNotSupport = "0A000"
-	codeProtocolViolation = "08P01"
+	codeInternal            = "XX000"
+	codeQueryCanceled       = "57014"
+	codeAdminShutdown       = "57P01"
+	codeTooManyConns        = "53300"
+	codeFeatureNotSupport   = "0A000"
+	codeProtocolViolation   = "08P01"
+	codeInvalidPassword     = "28P01"
+	codeInvalidAuthSpec     = "28000"
+	codeInFailedTx          = "25P02"
+	codeNoActiveTx          = "25P01"
+	codeActiveTx            = "25001"
+	codeDuplicateCursor     = "42P03"
+	codeDuplicatePrepared   = "42P05"
+	codeUndefinedCursor     = "34000"
+	codeUndefinedPrepared   = "26000"
+	codeUndefinedObject     = "42704"
+	codeSyntax              = "42601"
+	codeInvalidParamValue   = "22023"
+	codeInvalidBinaryFormat = "22P03"
 )
 
-// serverVersion is what clients see as server_version. Drivers parse the
-// leading number to pick features, so it claims a modern Postgres.
-const serverVersion = "15.0 (sluice)"
+// serverVersion is what clients see as server_version. Drivers and psql
+// parse the leading number to pick features and catalog queries, so it
+// claims the Postgres release whose catalog the compatibility layer
+// emulates.
+const (
+	serverVersion    = "15.0 (sluice)"
+	serverVersionNum = "150000"
+)
 
 var (
-	errUserCancel = errors.New("canceling statement due to user request")
-	errClientGone = errors.New("client disconnected")
+	errUserCancel   = errors.New("canceling statement due to user request")
+	errClientGone   = errors.New("client disconnected")
+	errWriteFailed  = errors.New("writing to the client failed")
+	errPortalClosed = errors.New("portal closed")
 )
 
 // clientMsg is a frontend message copied out of pgproto3's reused buffers,
 // so the reader goroutine can go on reading while the connection works.
 type clientMsg struct {
-	typ   byte   // the protocol's message type byte; 0 for a protocol error
-	query string // for 'Q'; for 0, the error
+	msg pgproto3.FrontendMessage
+	err error // a malformed or unknown message
 }
 
 // conn is one client connection. Only its own goroutine (serve and what it
@@ -52,6 +73,16 @@ type conn struct {
 	sess Session
 
 	pid, secret uint32 // set by Server.register
+	user        string
+	database    string
+	settings    *settings
+
+	tx       byte // 'I' idle, 'T' in a transaction block, 'E' in a failed one
+	stmts    map[string]*prepared
+	portals  map[string]*portal // protocol portals and DECLAREd cursors share a namespace
+	desc     *described         // rows started by a statement Describe, for its Bind
+	gone     <-chan struct{}    // closed when the client disconnected
+	skipping bool               // after an extended-protocol error: discard until Sync
 
 	mu     sync.Mutex
 	cancel context.CancelCauseFunc // of the running statement; nil when idle
@@ -59,14 +90,21 @@ type conn struct {
 
 func (s *Server) handle(nc net.Conn) {
 	defer s.untrack(nc)
-	defer nc.Close()
-	c := &conn{srv: s, nc: nc, bw: bufio.NewWriterSize(nc, 32<<10)}
-	c.be = pgproto3.NewBackend(pgproto3.NewChunkReader(nc), c.bw)
+	c := &conn{srv: s, nc: nc}
+	defer func() { c.nc.Close() }()
+	c.setConn(nc)
 	c.log = s.log.With("remote", nc.RemoteAddr().String())
 
 	nc.SetDeadline(time.Now().Add(startupTimeout))
 	params, ok := c.startup()
 	if !ok {
+		return
+	}
+	c.user, c.database = params["user"], params["database"]
+	if c.database == "" {
+		c.database = c.user
+	}
+	if !c.authenticate() {
 		return
 	}
 	tooMany, closed := s.register(c)
@@ -82,65 +120,38 @@ func (s *Server) handle(nc net.Conn) {
 	c.log = c.log.With("pid", c.pid)
 	if s.ctx.Err() == nil {
 		// Close may have set a shutdown deadline already; only clear ours.
-		nc.SetDeadline(time.Time{})
+		c.nc.SetDeadline(time.Time{})
 	}
 
 	c.sess = s.eng.NewSession()
+	c.settings = newSettings(c.user, params["application_name"])
+	c.tx = 'I'
+	c.stmts = map[string]*prepared{}
+	c.portals = map[string]*portal{}
 	c.send(&pgproto3.AuthenticationOk{})
-	for _, p := range [][2]string{
-		{"server_version", serverVersion},
-		{"server_encoding", "UTF8"},
-		{"client_encoding", "UTF8"},
-		{"DateStyle", "ISO, MDY"},
-		{"TimeZone", "UTC"},
-		{"integer_datetimes", "on"},
-		{"standard_conforming_strings", "on"},
-		{"application_name", params["application_name"]},
-	} {
-		c.send(&pgproto3.ParameterStatus{Name: p[0], Value: p[1]})
+	for _, k := range knownSettings {
+		if k.reported {
+			v, _ := c.settings.get(k.name)
+			c.send(&pgproto3.ParameterStatus{Name: k.name, Value: v})
+		}
 	}
 	c.send(&pgproto3.BackendKeyData{ProcessID: c.pid, SecretKey: c.secret})
-	c.send(&pgproto3.ReadyForQuery{TxStatus: 'I'})
+	c.send(&pgproto3.ReadyForQuery{TxStatus: c.tx})
 	if err := c.bw.Flush(); err != nil {
 		return
 	}
-	c.log.Debug("session started", "user", params["user"], "application_name", params["application_name"])
+	c.log.Debug("session started", "user", c.user, "application_name", params["application_name"])
 	c.serve()
+	c.closeAll()
 	c.log.Debug("session ended")
 }
 
-// startup reads the startup packet, answering SSL and GSS encryption
-// requests with 'N' (the client then goes on in plain text or gives up),
-// and serving a CancelRequest. It returns the StartupMessage's parameters,
-// or ok=false when the connection is done.
-func (c *conn) startup() (params map[string]string, ok bool) {
-	// A client asks for SSL and GSS encryption at most once each before
-	// the StartupMessage; more is a broken or hostile client.
-	for range 3 {
-		msg, err := c.be.ReceiveStartupMessage()
-		if err != nil {
-			if !isClosedConnErr(err) {
-				c.log.Debug("bad startup packet", "err", err)
-				c.fatal(codeProtocolViolation, "invalid startup packet: "+err.Error())
-			}
-			return nil, false
-		}
-		switch m := msg.(type) {
-		case *pgproto3.SSLRequest, *pgproto3.GSSEncRequest:
-			// TLS and GSS encryption are not implemented: a single 'N'
-			// makes libpq go on in plain text (with sslmode=prefer).
-			if _, err := c.nc.Write([]byte{'N'}); err != nil {
-				return nil, false
-			}
-		case *pgproto3.CancelRequest:
-			c.srv.cancelRequest(m.ProcessID, m.SecretKey)
-			return nil, false
-		case *pgproto3.StartupMessage:
-			return m.Parameters, true
-		}
-	}
-	c.fatal(codeProtocolViolation, "too many encryption requests before the startup message")
-	return nil, false
+// setConn (re)builds the buffered writer and protocol backend over nc, at
+// accept and after the TLS handshake replaced the socket.
+func (c *conn) setConn(nc net.Conn) {
+	c.nc = nc
+	c.bw = bufio.NewWriterSize(nc, 32<<10)
+	c.be = pgproto3.NewBackend(pgproto3.NewChunkReader(nc), c.bw)
 }
 
 // serve runs the session after startup: it executes messages in order
@@ -154,6 +165,7 @@ func (c *conn) serve() {
 	msgs := make(chan clientMsg)
 	gone := make(chan struct{}) // closed when reading failed: the client is gone
 	quit := make(chan struct{}) // closed when serve returns
+	c.gone = gone
 	defer close(quit)
 	go func() {
 		defer close(gone)
@@ -165,39 +177,22 @@ func (c *conn) serve() {
 					// resynchronised, so serve says why and hangs up.
 					c.log.Debug("reading from client", "err", err)
 					select {
-					case msgs <- clientMsg{typ: 0, query: err.Error()}:
+					case msgs <- clientMsg{err: err}:
 					case <-quit:
 					}
 				}
 				return
 			}
-			cm := clientMsg{}
-			switch m := m.(type) {
-			case *pgproto3.Query:
-				cm = clientMsg{typ: 'Q', query: m.String}
-			case *pgproto3.Terminate:
-				cm.typ = 'X'
-			case *pgproto3.Sync:
-				cm.typ = 'S'
-			case *pgproto3.Flush:
-				cm.typ = 'H'
-			case *pgproto3.FunctionCall:
-				cm.typ = 'F'
-			case *pgproto3.CopyData, *pgproto3.CopyDone, *pgproto3.CopyFail:
-				// Postgres ignores copy messages outside COPY.
-				continue
-			default:
-				// Parse, Bind, Describe, Execute, Close: the extended
-				// protocol. Password messages are not expected after
-				// startup either; both answer with the same error.
-				cm.typ = 'P'
+			cm := clientMsg{msg: ownMessage(m)}
+			if cm.msg == nil {
+				continue // copy messages outside COPY FROM: ignored, as Postgres does
 			}
 			select {
 			case msgs <- cm:
 			case <-quit:
 				return
 			}
-			if cm.typ == 'X' {
+			if _, ok := m.(*pgproto3.Terminate); ok {
 				// Stop reading so that the socket's end after Terminate
 				// is not mistaken for a disconnect; serve returns anyway.
 				return
@@ -205,10 +200,6 @@ func (c *conn) serve() {
 		}
 	}()
 
-	// skipping is set after an extended-protocol message: like Postgres
-	// after an error in an extended-protocol batch, discard everything
-	// until Sync.
-	skipping := false
 	for {
 		select {
 		case <-gone:
@@ -217,47 +208,116 @@ func (c *conn) serve() {
 			c.fatal(codeAdminShutdown, "terminating connection due to administrator command")
 			return
 		case m := <-msgs:
-			if skipping && m.typ != 'S' && m.typ != 'X' && m.typ != 0 {
-				continue
-			}
-			switch m.typ {
-			case 0:
-				c.fatal(codeProtocolViolation, "invalid message: "+m.query)
+			if m.err != nil {
+				c.fatal(codeProtocolViolation, "invalid message: "+m.err.Error())
 				return
-			case 'X':
-				return
-			case 'Q':
-				if !c.simpleQuery(m.query, gone) {
-					return
-				}
-			case 'S':
-				skipping = false
-			case 'H':
-				if err := c.bw.Flush(); err != nil {
-					return
-				}
-				continue
-			case 'F':
-				c.sendError(&pgproto3.ErrorResponse{Code: codeFeatureNotSupport,
-					Message: "function calls are not supported"})
-			case 'P':
-				c.sendError(&pgproto3.ErrorResponse{Code: codeFeatureNotSupport,
-					Message: "extended query protocol is not supported yet; use simple query mode (psql does)"})
-				skipping = true
-				if err := c.bw.Flush(); err != nil {
-					return
-				}
-				continue
 			}
-			c.send(&pgproto3.ReadyForQuery{TxStatus: 'I'})
-			if err := c.bw.Flush(); err != nil {
+			if !c.dispatch(m.msg) {
 				return
 			}
 		}
 	}
 }
 
-// stmtOutcome says how a statement ended, for the Query loop.
+// dispatch handles one message. It reports false when the connection must
+// end.
+func (c *conn) dispatch(m pgproto3.FrontendMessage) bool {
+	switch m.(type) {
+	case *pgproto3.Sync, *pgproto3.Terminate:
+	default:
+		if c.skipping {
+			return true
+		}
+	}
+	var out stmtOutcome
+	switch m := m.(type) {
+	case *pgproto3.Terminate:
+		return false
+	case *pgproto3.Query:
+		out = c.simpleQuery(m.String)
+		if out == connDone {
+			return false
+		}
+		return c.ready()
+	case *pgproto3.Sync:
+		c.skipping = false
+		if c.tx == 'I' {
+			c.endImplicitTx()
+		}
+		c.agePending()
+		return c.ready()
+	case *pgproto3.Flush:
+		return c.bw.Flush() == nil
+	case *pgproto3.Parse:
+		out = c.parse(m)
+	case *pgproto3.Bind:
+		out = c.bind(m)
+	case *pgproto3.Describe:
+		out = c.describe(m)
+	case *pgproto3.Execute:
+		out = c.execute(m)
+	case *pgproto3.Close:
+		out = c.closeMsg(m)
+	case *pgproto3.FunctionCall:
+		c.sendError(&pgproto3.ErrorResponse{Code: codeFeatureNotSupport, Message: "function calls are not supported"})
+		return c.ready()
+	default:
+		c.fatal(codeProtocolViolation, "unexpected message after startup")
+		return false
+	}
+	switch out {
+	case connDone:
+		return false
+	case stmtFailed:
+		c.skipping = true
+	}
+	return true
+}
+
+// ready ends a request cycle: ReadyForQuery with the transaction status,
+// and a flush.
+func (c *conn) ready() bool {
+	c.send(&pgproto3.ReadyForQuery{TxStatus: c.tx})
+	return c.bw.Flush() == nil
+}
+
+// ownMessage copies the parts of a message that alias pgproto3's buffers.
+// It returns nil for messages serve ignores.
+func ownMessage(m pgproto3.FrontendMessage) pgproto3.FrontendMessage {
+	switch m := m.(type) {
+	case *pgproto3.Query:
+		return &pgproto3.Query{String: m.String}
+	case *pgproto3.Parse:
+		return &pgproto3.Parse{Name: m.Name, Query: m.Query, ParameterOIDs: append([]uint32(nil), m.ParameterOIDs...)}
+	case *pgproto3.Bind:
+		b := &pgproto3.Bind{
+			DestinationPortal:    m.DestinationPortal,
+			PreparedStatement:    m.PreparedStatement,
+			ParameterFormatCodes: append([]int16(nil), m.ParameterFormatCodes...),
+			ResultFormatCodes:    append([]int16(nil), m.ResultFormatCodes...),
+			Parameters:           make([][]byte, len(m.Parameters)),
+		}
+		for i, p := range m.Parameters {
+			if p != nil {
+				b.Parameters[i] = append([]byte{}, p...)
+			}
+		}
+		return b
+	case *pgproto3.Describe:
+		return &pgproto3.Describe{ObjectType: m.ObjectType, Name: m.Name}
+	case *pgproto3.Execute:
+		return &pgproto3.Execute{Portal: m.Portal, MaxRows: m.MaxRows}
+	case *pgproto3.Close:
+		return &pgproto3.Close{ObjectType: m.ObjectType, Name: m.Name}
+	case *pgproto3.Sync, *pgproto3.Flush, *pgproto3.Terminate, *pgproto3.FunctionCall:
+		return m
+	case *pgproto3.CopyData, *pgproto3.CopyDone, *pgproto3.CopyFail:
+		return nil
+	}
+	return m
+}
+
+// stmtOutcome says how a statement ended.
 type stmtOutcome uint8
 
 const (
@@ -266,74 +326,246 @@ const (
 	connDone                      // the connection must end
 )
 
-// simpleQuery runs a Query message's statements in order. It reports false
-// when the connection must end.
-func (c *conn) simpleQuery(query string, gone <-chan struct{}) bool {
-	stmts, err := sluice.SplitStatements(query)
+// simpleQuery runs a Query message's statements in order.
+func (c *conn) simpleQuery(query string) stmtOutcome {
+	parts, err := splitStatements(query)
 	if err != nil {
-		c.sendError(c.errorResponse(query, 0, err))
-		return true
+		c.fail(c.errorResponse(query, 0, err))
+		return stmtDone
 	}
-	if len(stmts) == 0 {
+	if len(parts) == 0 {
 		c.send(&pgproto3.EmptyQueryResponse{})
-		return true
+		return stmtDone
 	}
-	for _, st := range stmts {
-		switch c.runStatement(query, st, gone) {
-		case stmtFailed:
-			return true
-		case connDone:
-			return false
+	for _, part := range parts {
+		st, err := classify(part.text)
+		if err != nil {
+			c.fail(c.errorResponse(query, part.base, err))
+			break
+		}
+		p := &portal{st: st}
+		c.replacePortal("", p)
+		out := c.run(p, 0, true, query, part.base)
+		if out == connDone {
+			return connDone
+		}
+		if out == stmtFailed {
+			break
 		}
 	}
-	return true
+	if c.tx == 'I' {
+		c.endImplicitTx()
+	}
+	return stmtDone
 }
 
-// runStatement runs one statement and sends its results.
-func (c *conn) runStatement(query string, st sluice.Statement, gone <-chan struct{}) stmtOutcome {
+// stmtPart is one statement of a Query string and its byte offset there.
+type stmtPart struct {
+	text string
+	base int
+}
+
+// splitStatements cuts a query string at top-level semicolons with the
+// Postgres-flavoured lexer, so catalog queries with ~ operators split too.
+func splitStatements(query string) ([]stmtPart, error) {
+	toks, err := sql.PGTokens(query)
+	if err != nil {
+		return nil, err
+	}
+	var parts []stmtPart
+	lo := 0
+	for i, t := range toks {
+		if t.Kind == sql.PGEOF || t.IsOp(";") {
+			if i > lo {
+				start, end := toks[lo].Pos.Offset, toks[i-1].End
+				parts = append(parts, stmtPart{text: query[start:end], base: start})
+			}
+			lo = i + 1
+		}
+	}
+	return parts, nil
+}
+
+// fail sends an error and marks a transaction block failed.
+func (c *conn) fail(r *pgproto3.ErrorResponse) {
+	c.sendError(r)
+	if c.tx == 'T' {
+		c.tx = 'E'
+	}
+}
+
+// run executes a portal: all of it, or up to max rows (0 = all). simple
+// says the statement came in a Query message: then RowDescription goes
+// before the rows, as Describe does in the extended protocol. query and
+// base place error positions in the client's text.
+func (c *conn) run(p *portal, max int64, simple bool, query string, base int) stmtOutcome {
+	st := p.st
+	if c.tx == 'E' && st.kind != kindCommit && st.kind != kindRollback {
+		c.sendError(&pgproto3.ErrorResponse{Code: codeInFailedTx,
+			Message: "current transaction is aborted, commands ignored until end of transaction block",
+			Hint:    "send ROLLBACK"})
+		return stmtFailed
+	}
+	out, err := c.runStmt(p, max, simple)
+	if err != nil {
+		c.fail(c.errorResponse(query, base, err))
+		return stmtFailed
+	}
+	if out == stmtFailed && c.tx == 'T' {
+		c.tx = 'E'
+	}
+	return out
+}
+
+// runStmt does the work of run; an error return is reported by run.
+func (c *conn) runStmt(p *portal, max int64, simple bool) (stmtOutcome, error) {
+	st := p.st
+	switch st.kind {
+	case kindEmpty:
+		c.send(&pgproto3.EmptyQueryResponse{})
+		return stmtDone, nil
+	case kindBegin, kindCommit, kindRollback, kindSet, kindReset, kindDiscard, kindDeclare, kindClose:
+		tag, err := c.utility(st)
+		if err != nil {
+			return stmtFailed, err
+		}
+		c.complete(tag)
+		return stmtDone, nil
+	case kindCopy:
+		return c.copyOut(p)
+	case kindFetch:
+		cur := c.portals[st.name]
+		if cur == nil || !cur.cursor {
+			return stmtFailed, sql.Errorf(codeUndefinedCursor, sql.Pos{}, "cursor %q does not exist", st.name)
+		}
+		if simple {
+			c.send(cur.stream.description(nil))
+		}
+		limit := st.count
+		if limit < 0 {
+			limit = 0
+		}
+		if max > 0 && (limit == 0 || max < limit) {
+			limit = max
+		}
+		n, _, out, err := c.pump(cur.stream, limit, cur.stream.encoder(nil))
+		if out != stmtDone || err != nil {
+			return out, err
+		}
+		c.complete("FETCH " + strconv.FormatInt(n, 10))
+		return stmtDone, nil
+	}
+	if !st.rows {
+		return c.command(st)
+	}
+	if p.stream == nil {
+		s, err := c.open(st)
+		if err != nil {
+			return stmtFailed, err
+		}
+		p.stream = s
+	}
+	if p.stream.cols == nil {
+		// A statement that returns no rows after all (see classify).
+		res := p.stream.rows.Result()
+		if res.Message != "" {
+			c.notice("NOTICE", "00000", res.Message)
+		}
+		c.complete(res.Tag)
+		return stmtDone, nil
+	}
+	if simple {
+		c.send(p.stream.description(p.formats))
+	}
+	n, suspended, out, err := c.pump(p.stream, max, p.stream.encoder(p.formats))
+	if out != stmtDone || err != nil {
+		return out, err
+	}
+	if suspended {
+		c.send(&pgproto3.PortalSuspended{})
+		return stmtDone, nil
+	}
+	tag := "SELECT " + strconv.FormatInt(p.stream.sent, 10)
+	if st.kind == kindShow {
+		tag = "SHOW"
+	}
+	_ = n
+	c.complete(tag)
+	return stmtDone, nil
+}
+
+func (c *conn) complete(tag string) {
+	c.send(&pgproto3.CommandComplete{CommandTag: []byte(tag)})
+}
+
+// command runs an engine statement that returns no rows.
+func (c *conn) command(st *stmtInfo) (stmtOutcome, error) {
 	ctx, cancel := context.WithCancelCause(c.srv.ctx)
 	defer cancel(nil)
 	c.setCancel(cancel)
 	defer c.setCancel(nil)
-	stopWatch := watch(ctx, gone, func() { cancel(errClientGone) })
-	defer stopWatch()
-
-	rows, err := c.sess.Query(ctx, st.Text)
+	stop := watch(ctx, c.gone, func() { cancel(errClientGone) })
+	defer stop()
+	rows, err := c.sess.Query(ctx, st.text)
 	if err != nil {
 		if out, ok := c.interrupted(ctx); ok {
-			return out
+			return out, nil
 		}
-		c.sendError(c.errorResponse(query, st.Pos.Offset, err))
-		return stmtFailed
+		return stmtFailed, err
 	}
 	defer rows.Close()
-	// Cancelling the statement must also unblock Next, whatever the engine
-	// does with the context: Rows.Close may be called from any goroutine.
-	stopClose := context.AfterFunc(ctx, func() { rows.Close() })
-	defer stopClose()
+	if rows.Columns() != nil {
+		// Classified as a command, yet it returned rows: the extended
+		// protocol's Describe told the client there are none, so none
+		// are sent there.
+		c.complete("SELECT 0")
+		return stmtDone, nil
+	}
+	res := rows.Result()
+	if res.Message != "" {
+		c.send(&pgproto3.NoticeResponse{Severity: "NOTICE", SeverityUnlocalized: "NOTICE",
+			Code: "00000", Message: res.Message})
+	}
+	c.complete(res.Tag)
+	return stmtDone, nil
+}
 
-	cols := rows.Columns()
-	if cols == nil {
-		res := rows.Result()
-		if res.Message != "" {
-			c.send(&pgproto3.NoticeResponse{Severity: "NOTICE", SeverityUnlocalized: "NOTICE",
-				Code: "00000", Message: res.Message})
+// open starts a statement that returns rows and returns its stream.
+func (c *conn) open(st *stmtInfo) (*stream, error) {
+	s := newStream(c.srv.ctx)
+	switch st.kind {
+	case kindShow:
+		rows, types, err := c.showRows(st.name)
+		if err != nil {
+			s.close()
+			return nil, err
 		}
-		c.send(&pgproto3.CommandComplete{CommandTag: []byte(res.Tag)})
-		return stmtDone
+		s.attach(rows, types)
+		return s, nil
+	case kindCatalog:
+		rows, types, err := c.catalogRows(st)
+		if err != nil {
+			s.close()
+			return nil, err
+		}
+		s.attach(rows, types)
+		return s, nil
 	}
-
-	c.send(rowDescription(cols))
-	n, err := c.streamRows(ctx, cancel, rows, len(cols))
-	if out, ok := c.interrupted(ctx); ok {
-		return out
-	}
+	c.setCancel(s.cancel)
+	defer c.setCancel(nil)
+	stop := watch(s.ctx, c.gone, func() { s.cancel(errClientGone) })
+	defer stop()
+	rows, err := c.sess.Query(s.ctx, st.text)
 	if err != nil {
-		c.sendError(c.errorResponse(query, st.Pos.Offset, err))
-		return stmtFailed
+		cause := context.Cause(s.ctx)
+		s.close()
+		if errors.Is(cause, errUserCancel) {
+			return nil, sql.Errorf(codeQueryCanceled, sql.Pos{}, "%s", errUserCancel.Error())
+		}
+		return nil, err
 	}
-	c.send(&pgproto3.CommandComplete{CommandTag: []byte("SELECT " + strconv.FormatInt(n, 10))})
-	return stmtDone
+	s.attach(rows, nil)
+	return s, nil
 }
 
 // watch calls f when gone closes, until stop is called or ctx ends.
@@ -352,7 +584,8 @@ func watch(ctx context.Context, gone <-chan struct{}, f func()) (stop func()) {
 
 // interrupted reports how a statement whose context ended must finish:
 // a user cancel is a 57014 error, a shutdown a FATAL 57P01, a disconnect
-// ends the connection silently.
+// ends the connection silently. ok=false when ctx did not end or ended for
+// another reason, which the caller reports as an error.
 func (c *conn) interrupted(ctx context.Context) (stmtOutcome, bool) {
 	if ctx.Err() == nil {
 		return 0, false
@@ -363,123 +596,11 @@ func (c *conn) interrupted(ctx context.Context) (stmtOutcome, bool) {
 		return stmtFailed, true
 	case errors.Is(cause, errClientGone), errors.Is(cause, errWriteFailed):
 		return connDone, true
-	default: // the server's context: Close was called
+	case c.srv.ctx.Err() != nil:
 		c.fatal(codeAdminShutdown, "terminating connection due to administrator command")
 		return connDone, true
 	}
-}
-
-var errWriteFailed = errors.New("writing to the client failed")
-
-// streamRows sends the rows as DataRows and returns how many it sent.
-//
-// A producer goroutine calls Next while this one writes, so that output is
-// flushed exactly when no further row is ready: a pull query's rows go out in
-// large writes, and each row of a push query reaches the socket as soon as
-// it exists. (psql itself still prints a result only once it is complete,
-// unless \set FETCH_COUNT is used, which needs cursors sluice does not have
-// yet; drivers that stream rows, like pgx, show them at once.)
-func (c *conn) streamRows(ctx context.Context, cancel context.CancelCauseFunc, rows Rows, ncols int) (int64, error) {
-	ch := make(chan sluice.Row, 64)
-	go func() {
-		defer close(ch)
-		for rows.Next() {
-			select {
-			case ch <- rows.Row():
-			case <-ctx.Done():
-				return
-			}
-		}
-	}()
-	// Whatever happens, wait for the producer before touching rows again:
-	// Rows is not safe for concurrent use.
-	drain := func() {
-		for range ch {
-		}
-	}
-
-	var (
-		n      int64
-		buf    []byte
-		fields = make([][]byte, ncols)
-		offs   = make([]int, 0, ncols+1)
-		werr   error
-	)
-	for {
-		var row sluice.Row
-		var ok bool
-		select {
-		case row, ok = <-ch:
-		default:
-			if err := c.bw.Flush(); err != nil {
-				cancel(errWriteFailed)
-				drain()
-				return n, err
-			}
-			row, ok = <-ch
-		}
-		if !ok {
-			break
-		}
-		if len(row.Values) != ncols {
-			werr = errors.New("server: row has " + strconv.Itoa(len(row.Values)) +
-				" values for " + strconv.Itoa(ncols) + " columns")
-			break
-		}
-		// One buffer holds the row's rendered values; fields slice it once
-		// it stops growing. Send encodes a copy, so both are reused.
-		buf, offs = buf[:0], offs[:0]
-		for i, v := range row.Values {
-			offs = append(offs, len(buf))
-			if v == nil {
-				fields[i] = nil
-				continue
-			}
-			if buf, werr = appendText(buf, v); werr != nil {
-				break
-			}
-			fields[i] = []byte{} // marks non-NULL; resliced below
-		}
-		if werr != nil {
-			break
-		}
-		offs = append(offs, len(buf))
-		for i := range fields {
-			if fields[i] != nil {
-				fields[i] = buf[offs[i]:offs[i+1]:offs[i+1]]
-			}
-		}
-		if err := c.be.Send(&pgproto3.DataRow{Values: fields}); err != nil {
-			cancel(errWriteFailed)
-			drain()
-			return n, err
-		}
-		n++
-	}
-	if werr != nil {
-		// An unrenderable value is an engine bug: stop the query.
-		cancel(werr)
-		drain()
-		return n, werr
-	}
-	drain()
-	return n, rows.Err()
-}
-
-// rowDescription describes result columns in text format.
-func rowDescription(cols []sluice.Column) *pgproto3.RowDescription {
-	fields := make([]pgproto3.FieldDescription, len(cols))
-	for i, col := range cols {
-		t := pgTypeOf(col.Type)
-		fields[i] = pgproto3.FieldDescription{
-			Name:         []byte(col.Name),
-			DataTypeOID:  t.OID,
-			DataTypeSize: t.Size,
-			TypeModifier: t.Typmod,
-			Format:       pgproto3.TextFormat,
-		}
-	}
-	return &pgproto3.RowDescription{Fields: fields}
+	return 0, false
 }
 
 // errorResponse turns a statement's error into an ErrorResponse. base is the
@@ -493,7 +614,7 @@ func (c *conn) errorResponse(query string, base int, err error) *pgproto3.ErrorR
 		if r.Code == "" {
 			r.Code = codeInternal
 		}
-		if se.Pos.IsValid() {
+		if se.Pos.IsValid() && query != "" {
 			if off := base + se.Pos.Offset; off >= 0 && off <= len(query) {
 				r.Position = int32(utf8.RuneCountInString(query[:off]) + 1)
 			}
@@ -537,6 +658,10 @@ func (c *conn) send(m pgproto3.BackendMessage) {
 func (c *conn) sendError(r *pgproto3.ErrorResponse) {
 	r.Severity, r.SeverityUnlocalized = "ERROR", "ERROR"
 	c.send(r)
+}
+
+func (c *conn) notice(severity, code, msg string) {
+	c.send(&pgproto3.NoticeResponse{Severity: severity, SeverityUnlocalized: severity, Code: code, Message: msg})
 }
 
 // fatal sends a FATAL error and flushes; the caller then closes.

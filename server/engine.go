@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/sluicedb/sluice"
+	"github.com/sluicedb/sluice/sql"
 )
 
 // Engine is what the server needs from an engine: a session per connection.
@@ -49,4 +50,61 @@ func (a sessionAdapter) Query(ctx context.Context, stmt string) (Rows, error) {
 		return nil, err
 	}
 	return rows, nil
+}
+
+// Catalog is implemented by Engines that can describe their sources and
+// functions; the Postgres-compatibility layer builds its virtual pg_catalog
+// and information_schema from it (psql's \d), and parameter types are
+// inferred from column types. An Engine without it shows an empty catalog.
+type Catalog interface {
+	Relations() []Relation
+	Functions() []Function
+}
+
+// Relation is a stream or table as the catalog shows it.
+type Relation struct {
+	Name    string
+	Table   bool // a TABLE; false for a STREAM
+	Topic   string
+	Columns []sluice.Column
+}
+
+// Function is a function of the engine's library.
+type Function struct {
+	Name     string
+	Category string
+}
+
+func (a engineAdapter) Relations() []Relation {
+	srcs := a.e.Sources()
+	out := make([]Relation, 0, len(srcs))
+	for _, s := range srcs {
+		r := Relation{Name: s.Name, Table: s.Kind == sql.KindTable, Topic: s.Topic}
+		for _, c := range s.Columns {
+			r.Columns = append(r.Columns, sluice.Column{Name: c.Name, Type: c.Type.String(),
+				Key: c.Role == sql.ColKey || c.Role == sql.ColPrimaryKey})
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+// Functions lists the engine's functions through its SHOW FUNCTIONS, the
+// one public door to the function library.
+func (a engineAdapter) Functions() []Function {
+	rows, err := a.e.NewSession().Query(context.Background(), "SHOW FUNCTIONS")
+	if err != nil {
+		return nil
+	}
+	defer rows.Close()
+	var out []Function
+	for rows.Next() {
+		v := rows.Row().Values
+		if len(v) >= 2 {
+			name, _ := v[0].(string)
+			cat, _ := v[1].(string)
+			out = append(out, Function{Name: name, Category: cat})
+		}
+	}
+	return out
 }

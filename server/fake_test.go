@@ -45,7 +45,7 @@ type fakeSession struct {
 
 // Query understands:
 //
-//	SET k=v      sets a session property (Result with a message)
+//	SET 'k'='v'  sets a session property (Result with a message)
 //	PROPS        the session's properties as rows (K, V)
 //	STATIC       one row of every column type
 //	PUSH         an endless push query, one row every 10ms
@@ -58,6 +58,7 @@ func (s *fakeSession) Query(ctx context.Context, stmt string) (Rows, error) {
 	switch word {
 	case "SET":
 		k, v, _ := strings.Cut(rest, "=")
+		k, v = strings.Trim(k, "'"), strings.Trim(v, "'")
 		s.props[k] = v
 		return resultRows(sluice.Result{Tag: "SET", Message: "Successfully changed local property '" + k + "'."}), nil
 	case "SILENT":

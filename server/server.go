@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/subtle"
+	"crypto/tls"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -41,11 +42,21 @@ type Config struct {
 	// MaxConns limits concurrent sessions; one more is refused with SQLSTATE
 	// 53300. Default DefaultMaxConns.
 	MaxConns int
+	// Auth is the authentication method. Default AuthTrust.
+	Auth AuthMethod
+	// Users are the users and their verifiers, for AuthPassword and
+	// AuthSCRAM (see ParseUser and LoadUsers).
+	Users map[string]Credential
+	// TLS, when set, lets clients upgrade to TLS (sslmode=require and
+	// stricter): SSLRequest is answered with 'S' and a handshake.
+	TLS *tls.Config
+	// RequireTLS refuses clients that do not upgrade to TLS.
+	RequireTLS bool
 	// AllowNonLoopbackTrust lets Listen bind an address other than loopback
-	// although every client is trusted without a password. Authentication
-	// is not implemented yet, so this exposes the engine to everyone who can
-	// reach the address; it exists for containers whose network is private.
-	// Default false: Listen refuses such addresses with ErrInsecureListen.
+	// with AuthTrust, where every client is trusted without a password.
+	// This exposes the engine to everyone who can reach the address; it
+	// exists for containers whose network is private. Default false: Listen
+	// refuses such addresses with ErrInsecureListen.
 	AllowNonLoopbackTrust bool
 }
 
@@ -92,6 +103,10 @@ type Server struct {
 
 	wg        sync.WaitGroup // one per accepted socket
 	closeOnce sync.Once
+
+	// mockKey derives the salts of unknown users in SCRAM exchanges, so
+	// they look like real users' salts and stay the same across attempts.
+	mockKey [32]byte
 }
 
 // New returns a server for eng; call Listen (or just Serve) to start it.
@@ -105,8 +120,11 @@ func New(eng Engine, cfg Config) *Server {
 	if cfg.MaxConns <= 0 {
 		cfg.MaxConns = DefaultMaxConns
 	}
+	if cfg.Auth == "" {
+		cfg.Auth = AuthTrust
+	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Server{
+	srv := &Server{
 		eng:      eng,
 		cfg:      cfg,
 		log:      cfg.Logger,
@@ -115,11 +133,15 @@ func New(eng Engine, cfg Config) *Server {
 		sockets:  map[net.Conn]struct{}{},
 		sessions: map[uint32]*conn{},
 	}
+	if _, err := rand.Read(srv.mockKey[:]); err != nil {
+		srv.log.Error("reading random key", "err", err)
+	}
+	return srv
 }
 
 // Listen binds the configured address. A taken address is an
-// *AddrInUseError; a non-loopback address without
-// Config.AllowNonLoopbackTrust is ErrInsecureListen. The check runs on the
+// *AddrInUseError; a non-loopback address with trust authentication and
+// without Config.AllowNonLoopbackTrust is ErrInsecureListen. The check runs on the
 // bound address, so host names and 0.0.0.0 are judged by what they resolve
 // to.
 func (s *Server) Listen() error {
@@ -138,9 +160,9 @@ func (s *Server) Listen() error {
 		}
 		return fmt.Errorf("server: listen on %s: %w", s.cfg.Addr, err)
 	}
-	if tcp, ok := ln.Addr().(*net.TCPAddr); ok && !tcp.IP.IsLoopback() && !s.cfg.AllowNonLoopbackTrust {
+	if tcp, ok := ln.Addr().(*net.TCPAddr); ok && !tcp.IP.IsLoopback() && s.cfg.Auth == AuthTrust && !s.cfg.AllowNonLoopbackTrust {
 		ln.Close()
-		return fmt.Errorf("%w: %s (bind 127.0.0.1 until authentication lands)", ErrInsecureListen, s.cfg.Addr)
+		return fmt.Errorf("%w: %s (configure password or scram-sha-256 authentication, or bind 127.0.0.1)", ErrInsecureListen, s.cfg.Addr)
 	}
 	s.ln = ln
 	return nil

@@ -194,7 +194,7 @@ func TestStartupParameters(t *testing.T) {
 func TestStatementsShareTheSession(t *testing.T) {
 	srv, _ := startServer(t, Config{})
 	c := connect(t, srv)
-	equalLines(t, "SET then PROPS in one Query", c.query("SET a=1; SILENT;\nPROPS"), []string{
+	equalLines(t, "SET then PROPS in one Query", c.query("SET 'a'='1'; SILENT;\nPROPS"), []string{
 		"N NOTICE Successfully changed local property 'a'.",
 		"C SET",
 		"C TERMINATE",
@@ -212,7 +212,7 @@ func TestAllTypesOverTheWire(t *testing.T) {
 	c := connect(t, srv)
 	got := c.query("STATIC")
 	want := []string{
-		"T B:16 I:23 L:20 D:701 N:1700 S:25 Y:17 DT:1082 T:1083 TS:1114 A:25 M:25 ST:25 NUL:25 E:25",
+		"T B:16 I:23 L:20 D:701 N:1700 S:25 Y:17 DT:1082 T:1083 TS:1114 A:114 M:114 ST:114 NUL:25 E:25",
 		"D " + strings.Join(allTypesText, "|"),
 		"C SELECT 1",
 	}
@@ -231,15 +231,15 @@ func TestErrorsStopTheQueryAndPointIntoIt(t *testing.T) {
 	c := connect(t, srv)
 	// "é" is two bytes but one character: Position counts characters over
 	// the whole Query string. BAD's error is at offset 4 of its statement,
-	// which starts at character 17 (1-based), so the position is 21.
-	q := "SET a=1;\n  -- é\nBAD x; SET b=2"
+	// which starts at character 21 (1-based), so the position is 25.
+	q := "SET 'a'='1';\n  -- é\nBAD x; SET 'b'='2'"
 	equalLines(t, "error in the second statement", c.query(q), []string{
 		"N NOTICE Successfully changed local property 'a'.",
 		"C SET",
-		`E ERROR 42601 syntax error at or near "x" hint=check the statement pos=21`,
+		`E ERROR 42601 syntax error at or near "x" hint=check the statement pos=25`,
 	})
-	if got := []rune(q)[20]; got != 'x' {
-		t.Fatalf("test is off: character 21 is %q", got)
+	if got := []rune(q)[24]; got != 'x' {
+		t.Fatalf("test is off: character 25 is %q", got)
 	}
 	// The statement after the error did not run, and the session lives on.
 	equalLines(t, "after the error", c.query("PROPS"), []string{"T K:25 V:25", "D a|1", "C SELECT 1"})
@@ -271,19 +271,44 @@ func TestErrorAfterRows(t *testing.T) {
 	})
 }
 
-func TestExtendedProtocolIsRefusedUntilSync(t *testing.T) {
+func TestExtendedProtocolErrorSkipsUntilSync(t *testing.T) {
 	srv, _ := startServer(t, Config{})
 	c := connect(t, srv)
 	c.send(&pgproto3.Parse{Query: "PROPS"})
-	c.send(&pgproto3.Bind{})
+	c.send(&pgproto3.Bind{PreparedStatement: "nope"})
 	c.send(&pgproto3.Describe{ObjectType: 'P'})
 	c.send(&pgproto3.Execute{})
 	c.send(&pgproto3.Query{String: "PROPS"}) // discarded: before Sync
 	c.send(&pgproto3.Sync{})
 	equalLines(t, "extended batch", c.until(), []string{
-		"E ERROR 0A000 extended query protocol is not supported yet; use simple query mode (psql does)",
+		"?*pgproto3.ParseComplete",
+		`E ERROR 26000 prepared statement "nope" does not exist`,
 	})
 	equalLines(t, "simple query after Sync", c.query("PROPS"), []string{"T K:25 V:25", "C SELECT 0"})
+}
+
+func TestExtendedProtocolRowLimitSuspends(t *testing.T) {
+	srv, _ := startServer(t, Config{})
+	c := connect(t, srv)
+	c.query("SET 'a'='1'; SET 'b'='2'")
+	c.send(&pgproto3.Parse{Name: "s", Query: "PROPS"})
+	c.send(&pgproto3.Describe{ObjectType: 'S', Name: "s"})
+	c.send(&pgproto3.Bind{PreparedStatement: "s", DestinationPortal: "p"})
+	c.send(&pgproto3.Execute{Portal: "p", MaxRows: 1})
+	c.send(&pgproto3.Execute{Portal: "p", MaxRows: 1})
+	c.send(&pgproto3.Execute{Portal: "p"})
+	c.send(&pgproto3.Sync{})
+	equalLines(t, "suspended portal", c.until(), []string{
+		"?*pgproto3.ParseComplete",
+		"?*pgproto3.ParameterDescription",
+		"T K:25 V:25",
+		"?*pgproto3.BindComplete",
+		"D a|1",
+		"?*pgproto3.PortalSuspended",
+		"D b|2",
+		"?*pgproto3.PortalSuspended",
+		"C SELECT 2",
+	})
 }
 
 // readPushRows reads the RowDescription and n DataRows of a push query.

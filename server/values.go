@@ -6,66 +6,17 @@ import (
 	"fmt"
 	"math"
 	"math/big"
-	"reflect"
 	"strconv"
 	"time"
 	"unicode/utf8"
 
-	"github.com/apache/arrow/go/v17/arrow/decimal128"
+	"github.com/sluicedb/sluice"
 )
 
-// The engine hands out values in the Go representation documented in
-// exec/expr/value.go: nil, bool, int32, int64, float64, string, []byte, []any
-// and the named types Decimal, Date, Time, Timestamp, *Map and *Struct of
-// package exec/expr. The import rules forbid server to import exec, and the
-// root package does not re-export those named types (yet), so they are
-// recognised here by reflection on their package path and name. When the root
-// package gains aliases for them, namedValue becomes a plain type switch.
-const exprPkgPath = "github.com/sluicedb/sluice/exec/expr"
-
-type namedKind uint8
-
-const (
-	notNamed namedKind = iota
-	namedDecimal
-	namedDate
-	namedTime
-	namedTimestamp
-	namedMap
-	namedStruct
-)
-
-// namedValue recognises the engine's named value types. For Date, Time and
-// Timestamp n is the integer the value holds; for Decimal, Map and Struct rv
-// is the struct value itself (dereferenced for pointers).
-func namedValue(v any) (kind namedKind, n int64, rv reflect.Value) {
-	rv = reflect.ValueOf(v)
-	t := rv.Type()
-	if t.Kind() == reflect.Pointer {
-		if rv.IsNil() {
-			return notNamed, 0, rv
-		}
-		t, rv = t.Elem(), rv.Elem()
-	}
-	if t.PkgPath() != exprPkgPath {
-		return notNamed, 0, rv
-	}
-	switch t.Name() {
-	case "Decimal":
-		return namedDecimal, 0, rv
-	case "Date":
-		return namedDate, rv.Int(), rv
-	case "Time":
-		return namedTime, rv.Int(), rv
-	case "Timestamp":
-		return namedTimestamp, rv.Int(), rv
-	case "Map":
-		return namedMap, 0, rv
-	case "Struct":
-		return namedStruct, 0, rv
-	}
-	return notNamed, 0, rv
-}
+// The engine hands out values as documented on sluice.Row: nil, bool,
+// int32, int64, float64, string, []byte, []any and the named types
+// sluice.Decimal, Date, Time, Timestamp, *Map and *Struct. The catalog
+// relations of the Postgres-compatibility layer add int16 and uint32 (oid).
 
 // appendText appends v in Postgres' text format to dst. NULL is the caller's
 // business: DataRow encodes it as a nil field, so v must not be nil here.
@@ -90,21 +41,20 @@ func appendText(dst []byte, v any) ([]byte, error) {
 		// bytea's hex output format, Postgres' default since 9.0.
 		dst = append(dst, '\\', 'x')
 		return hex.AppendEncode(dst, v), nil
-	case []any:
+	case int16:
+		return strconv.AppendInt(dst, int64(v), 10), nil
+	case uint32:
+		return strconv.AppendUint(dst, uint64(v), 10), nil
+	case []any, *sluice.Map, *sluice.Struct:
 		return appendJSON(dst, v)
-	}
-	kind, n, rv := namedValue(v)
-	switch kind {
-	case namedDecimal:
-		return appendDecimal(dst, rv)
-	case namedDate:
-		return appendDate(dst, n), nil
-	case namedTime:
-		return appendTime(dst, n), nil
-	case namedTimestamp:
-		return appendTimestamp(dst, n), nil
-	case namedMap, namedStruct:
-		return appendJSON(dst, v)
+	case sluice.Decimal:
+		return appendDecimal(dst, v), nil
+	case sluice.Date:
+		return appendDate(dst, int64(v)), nil
+	case sluice.Time:
+		return appendTime(dst, int64(v)), nil
+	case sluice.Timestamp:
+		return appendTimestamp(dst, int64(v)), nil
 	}
 	return dst, fmt.Errorf("server: no text rendering for Go type %T", v)
 }
@@ -155,12 +105,8 @@ func indexByte(b []byte, c byte) int {
 // its scale (Postgres prints numeric(5,2) 1.5 as "1.50"). It works on the
 // integer digits rather than through big.Float, which rounds beyond about 38
 // significant digits.
-func appendDecimal(dst []byte, rv reflect.Value) ([]byte, error) {
-	num, ok := rv.FieldByName("V").Interface().(decimal128.Num)
-	if !ok {
-		return dst, fmt.Errorf("server: unexpected Decimal layout %s", rv.Type())
-	}
-	return appendScaled(dst, num.BigInt(), int(rv.FieldByName("Scale").Int())), nil
+func appendDecimal(dst []byte, d sluice.Decimal) []byte {
+	return appendScaled(dst, d.V.BigInt(), int(d.Scale))
 }
 
 func appendScaled(dst []byte, unscaled *big.Int, scale int) []byte {
@@ -215,7 +161,7 @@ func appendJSON(dst []byte, v any) ([]byte, error) {
 	switch v := v.(type) {
 	case nil:
 		return append(dst, "null"...), nil
-	case bool, int32, int64, int:
+	case bool, int16, int32, int64, int, uint32:
 		return appendText(dst, v)
 	case float64:
 		if math.IsNaN(v) || math.IsInf(v, 0) {
@@ -237,20 +183,19 @@ func appendJSON(dst []byte, v any) ([]byte, error) {
 			}
 		}
 		return append(dst, ']'), nil
-	}
-	kind, n, rv := namedValue(v)
-	switch kind {
-	case namedDecimal:
-		return appendDecimal(dst, rv)
-	case namedDate:
-		return appendQuoted(dst, func(b []byte) []byte { return appendDate(b, n) }), nil
-	case namedTime:
-		return appendQuoted(dst, func(b []byte) []byte { return appendTime(b, n) }), nil
-	case namedTimestamp:
-		return appendQuoted(dst, func(b []byte) []byte { return appendTimestamp(b, n) }), nil
-	case namedMap:
-		keys, _ := rv.FieldByName("Keys").Interface().([]any)
-		vals, _ := rv.FieldByName("Values").Interface().([]any)
+	case sluice.Decimal:
+		return appendDecimal(dst, v), nil
+	case sluice.Date:
+		return appendQuoted(dst, func(b []byte) []byte { return appendDate(b, int64(v)) }), nil
+	case sluice.Time:
+		return appendQuoted(dst, func(b []byte) []byte { return appendTime(b, int64(v)) }), nil
+	case sluice.Timestamp:
+		return appendQuoted(dst, func(b []byte) []byte { return appendTimestamp(b, int64(v)) }), nil
+	case *sluice.Map:
+		if v == nil {
+			return append(dst, "null"...), nil
+		}
+		keys, vals := v.Keys, v.Values
 		if len(keys) != len(vals) {
 			return dst, fmt.Errorf("server: map with %d keys and %d values", len(keys), len(vals))
 		}
@@ -277,9 +222,11 @@ func appendJSON(dst []byte, v any) ([]byte, error) {
 			}
 		}
 		return append(dst, '}'), nil
-	case namedStruct:
-		names, _ := rv.FieldByName("Names").Interface().([]string)
-		vals, _ := rv.FieldByName("Values").Interface().([]any)
+	case *sluice.Struct:
+		if v == nil {
+			return append(dst, "null"...), nil
+		}
+		names, vals := v.Names, v.Values
 		if len(names) != len(vals) {
 			return dst, fmt.Errorf("server: struct with %d names and %d values", len(names), len(vals))
 		}

@@ -149,9 +149,9 @@ func TestPGTypeOf(t *testing.T) {
 		{"DATE", oidDate, -1},
 		{"TIME", oidTime, -1},
 		{"TIMESTAMP", oidTimestamp, -1},
-		{"ARRAY<DATE>", oidText, -1},
-		{"MAP<STRING, INTEGER>", oidText, -1},
-		{"STRUCT<`A` INTEGER>", oidText, -1},
+		{"ARRAY<DATE>", oidJSON, -1},
+		{"MAP<STRING, INTEGER>", oidJSON, -1},
+		{"STRUCT<`A` INTEGER>", oidJSON, -1},
 		{"SOMETHING_NEW", oidText, -1},
 	} {
 		got := pgTypeOf(c.name)

@@ -86,7 +86,7 @@ func TestStartupMessage(t *testing.T) {
 		{&server.AddrInUseError{Addr: "127.0.0.1:7432"},
 			"sluice: --pg-addr 127.0.0.1:7432 is already in use; pass another address with --pg-addr"},
 		{fmt.Errorf("%w: x", server.ErrInsecureListen),
-			"sluice: --pg-addr 0.0.0.0:7432 is not a loopback address and sluice has no authentication yet; pass a loopback address such as 127.0.0.1:7432"},
+			"sluice: --pg-addr 0.0.0.0:7432 is not a loopback address and authentication is trust; add users with --user or --users-file (scram-sha-256), bind a loopback address such as 127.0.0.1:7432, or pass --allow-unauthenticated-remote on a private network"},
 		{errors.New("sluice: data dir is locked"), "sluice: data dir is locked"},
 	} {
 		if got := startupMessage(c.err, f); got != c.want {

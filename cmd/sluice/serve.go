@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -25,7 +26,22 @@ type serveFlags struct {
 	brokers   string
 	serviceID string
 	logLevel  string
+
+	auth          string
+	users         userFlags
+	usersFile     string
+	tlsCert       string
+	tlsKey        string
+	requireTLS    bool
+	maxConns      int
+	allowInsecure bool
 }
+
+// userFlags collects repeated --user NAME:PASSWORD flags.
+type userFlags []string
+
+func (u *userFlags) String() string     { return strings.Join(*u, ",") }
+func (u *userFlags) Set(v string) error { *u = append(*u, v); return nil }
 
 func parseServeFlags(args []string, stderr io.Writer) (serveFlags, error) {
 	var f serveFlags
@@ -36,11 +52,19 @@ func parseServeFlags(args []string, stderr io.Writer) (serveFlags, error) {
 		fs.PrintDefaults()
 	}
 	fs.StringVar(&f.dataDir, "data-dir", "./sluice-data", "directory for the catalog, state and the embedded broker's log")
-	fs.StringVar(&f.pgAddr, "pg-addr", server.DefaultAddr, "Postgres wire protocol listen address (loopback only until authentication lands)")
+	fs.StringVar(&f.pgAddr, "pg-addr", server.DefaultAddr, "Postgres wire protocol listen address")
 	fs.StringVar(&f.kafkaAddr, "kafka-addr", "127.0.0.1:9092", "embedded Kafka broker listen address (ignored with --brokers)")
 	fs.StringVar(&f.brokers, "brokers", "", "comma-separated seed brokers of an existing Kafka cluster; default: run the embedded broker")
 	fs.StringVar(&f.serviceID, "service-id", "sluice", "cluster name: instances with the same id share catalog and queries")
 	fs.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	fs.StringVar(&f.auth, "auth", "", "Postgres authentication: trust, password or scram-sha-256 (default: scram-sha-256 when users are given, else trust)")
+	fs.Var(&f.users, "user", "a Postgres user as NAME:PASSWORD (or NAME:SCRAM-SHA-256$... verifier); repeatable")
+	fs.StringVar(&f.usersFile, "users-file", "", "file of Postgres users, one NAME:PASSWORD or NAME:SCRAM-SHA-256$... per line")
+	fs.StringVar(&f.tlsCert, "tls-cert", "", "PEM certificate file for Postgres TLS (with --tls-key)")
+	fs.StringVar(&f.tlsKey, "tls-key", "", "PEM private key file for Postgres TLS (with --tls-cert)")
+	fs.BoolVar(&f.requireTLS, "require-tls", false, "refuse Postgres clients that do not use TLS")
+	fs.IntVar(&f.maxConns, "max-connections", server.DefaultMaxConns, "maximum concurrent Postgres sessions")
+	fs.BoolVar(&f.allowInsecure, "allow-unauthenticated-remote", false, "allow trust authentication on a non-loopback --pg-addr (only for private networks)")
 	if err := fs.Parse(args); err != nil {
 		return f, err
 	}
@@ -73,6 +97,21 @@ type lateEngine struct{ eng server.Engine }
 
 func (l *lateEngine) NewSession() server.Session { return l.eng.NewSession() }
 
+// Relations and Functions forward the engine's catalog to psql's \d.
+func (l *lateEngine) Relations() []server.Relation {
+	if cat, ok := l.eng.(server.Catalog); ok {
+		return cat.Relations()
+	}
+	return nil
+}
+
+func (l *lateEngine) Functions() []server.Function {
+	if cat, ok := l.eng.(server.Catalog); ok {
+		return cat.Functions()
+	}
+	return nil
+}
+
 func serve(ctx context.Context, args []string, stderr io.Writer) int {
 	f, err := parseServeFlags(args, stderr)
 	switch {
@@ -93,8 +132,14 @@ func serve(ctx context.Context, args []string, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
+	cfg, err := serverConfig(f)
+	if err != nil {
+		fmt.Fprintln(stderr, "sluice: "+err.Error())
+		return exitUsage
+	}
+	cfg.Logger = logger
 	late := &lateEngine{}
-	srv := server.New(late, server.Config{Addr: f.pgAddr, Logger: logger})
+	srv := server.New(late, cfg)
 	if err := srv.Listen(); err != nil {
 		fmt.Fprintln(stderr, startupMessage(err, f))
 		return exitError
@@ -157,8 +202,60 @@ func startupMessage(err error, f serveFlags) string {
 	case errors.As(err, &kafkaInUse):
 		return fmt.Sprintf("sluice: --kafka-addr %s is already in use; pass another address with --kafka-addr (or use an existing cluster with --brokers)", kafkaInUse.Addr)
 	case errors.Is(err, server.ErrInsecureListen):
-		return fmt.Sprintf("sluice: --pg-addr %s is not a loopback address and sluice has no authentication yet; pass a loopback address such as 127.0.0.1:7432", f.pgAddr)
+		return fmt.Sprintf("sluice: --pg-addr %s is not a loopback address and authentication is trust; add users with --user or --users-file (scram-sha-256), bind a loopback address such as 127.0.0.1:7432, or pass --allow-unauthenticated-remote on a private network", f.pgAddr)
 	}
 	// Engine errors already start with "sluice: ".
 	return "sluice: " + strings.TrimPrefix(err.Error(), "sluice: ")
+}
+
+// serverConfig turns the authentication and TLS flags into the server's
+// configuration.
+func serverConfig(f serveFlags) (server.Config, error) {
+	cfg := server.Config{Addr: f.pgAddr, MaxConns: f.maxConns, AllowNonLoopbackTrust: f.allowInsecure,
+		RequireTLS: f.requireTLS}
+	users := map[string]server.Credential{}
+	if f.usersFile != "" {
+		loaded, err := server.LoadUsers(f.usersFile)
+		if err != nil {
+			return cfg, fmt.Errorf("--users-file: %v", err)
+		}
+		users = loaded
+	}
+	for _, u := range f.users {
+		name, cred, err := server.ParseUser(u)
+		if err != nil {
+			return cfg, fmt.Errorf("--user: %v", err)
+		}
+		users[name] = cred
+	}
+	switch {
+	case f.auth != "":
+		m, err := server.ParseAuthMethod(f.auth)
+		if err != nil {
+			return cfg, fmt.Errorf("--auth: %v", err)
+		}
+		cfg.Auth = m
+	case len(users) > 0:
+		cfg.Auth = server.AuthSCRAM
+	default:
+		cfg.Auth = server.AuthTrust
+	}
+	if cfg.Auth != server.AuthTrust && len(users) == 0 {
+		return cfg, fmt.Errorf("--auth %s needs users: pass --user NAME:PASSWORD or --users-file", cfg.Auth)
+	}
+	cfg.Users = users
+	if (f.tlsCert == "") != (f.tlsKey == "") {
+		return cfg, errors.New("--tls-cert and --tls-key go together")
+	}
+	if f.tlsCert != "" {
+		cert, err := tls.LoadX509KeyPair(f.tlsCert, f.tlsKey)
+		if err != nil {
+			return cfg, fmt.Errorf("loading the TLS certificate: %v", err)
+		}
+		cfg.TLS = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	}
+	if f.requireTLS && cfg.TLS == nil {
+		return cfg, errors.New("--require-tls needs --tls-cert and --tls-key")
+	}
+	return cfg, nil
 }

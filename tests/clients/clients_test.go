@@ -67,6 +67,13 @@ type stack struct {
 
 func startStack(t *testing.T, ctx context.Context) *stack {
 	t.Helper()
+	return startStackWith(t, ctx, server.Config{})
+}
+
+// startStackWith is startStack with a server configuration (address and
+// logger are set here).
+func startStackWith(t *testing.T, ctx context.Context, cfg server.Config) *stack {
+	t.Helper()
 	logger := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	eng, err := sluice.Open(ctx,
 		sluice.WithDataDir(t.TempDir()),
@@ -78,7 +85,8 @@ func startStack(t *testing.T, ctx context.Context) *stack {
 	}
 	sessions := make(chan struct{}, 1)
 	srvLogger := slog.New(slog.NewTextHandler(sessionWatcher{sessions}, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	srv := server.New(server.Adapt(eng), server.Config{Addr: "127.0.0.1:0", Logger: srvLogger})
+	cfg.Addr, cfg.Logger = "127.0.0.1:0", srvLogger
+	srv := server.New(server.Adapt(eng), cfg)
 	if err := srv.Listen(); err != nil {
 		eng.Close()
 		t.Fatalf("listen: %v", err)
