@@ -74,7 +74,9 @@ type stage struct {
 	lastErr error
 }
 
-func (e *Engine) groupFor(stage string) string { return "_sluice-" + e.cfg.serviceID + "-query-" + stage }
+func (e *Engine) groupFor(stage string) string {
+	return "_sluice-" + e.cfg.serviceID + "-query-" + stage
+}
 
 // startQuery plans a catalog query again (at start-up) and starts it.
 func (e *Engine) startQuery(ctx context.Context, qi *queryInfo) error {
@@ -252,7 +254,15 @@ func (s *stage) newTask(p int32, restore bool) (*taskRunner, error) {
 	if err != nil {
 		return nil, fmt.Errorf("query %s: %w", q.id, err)
 	}
-	sink, err := exec.NewSink(s.sink, produce)
+	emit := produce
+	if s.name == q.id && s.sink.Table {
+		// The final stage of a CTAS keeps the table it writes in Pebble, so
+		// that pull queries answer from local state (pull.go).
+		if emit, err = materializer(ts, produce); err != nil {
+			return nil, fmt.Errorf("query %s: %w", q.id, err)
+		}
+	}
+	sink, err := exec.NewSink(s.sink, emit)
 	if err != nil {
 		return nil, fmt.Errorf("query %s: %w", q.id, err)
 	}

@@ -25,10 +25,10 @@ const (
 // knownProperties lists the properties SHOW PROPERTIES reports even when
 // unset, with their defaults.
 var knownProperties = map[string]string{
-	propOffsetReset: "latest",
-	propCompression: "none",
-	propLinger:      "5",
-	propGuarantee:   "at_least_once",
+	propOffsetReset:                       "latest",
+	propCompression:                       "none",
+	propLinger:                            "5",
+	propGuarantee:                         "at_least_once",
 	"ksql.persistence.wrap.single.values": "true",
 	"ksql.output.topic.name.prefix":       "",
 }

@@ -83,9 +83,7 @@ func (ts *taskState) open(name string) (exec.StateStore, error) {
 	if s := ts.stores[name]; s != nil {
 		return s, nil
 	}
-	p := storage.Prefix{Namespace: storage.NamespaceOperator, Query: ts.stage,
-		Operator: crc32.ChecksumIEEE([]byte(name)), Partition: ts.partition}
-	s := &opStore{ts: ts, prefix: p.Bytes(), topic: ts.e.changelogTopic(ts.stage, name)}
+	s := ts.newStore(name)
 	if ts.noChangelog {
 		ts.stores[name] = s
 		return s, nil
@@ -112,11 +110,33 @@ func (ts *taskState) open(name string) (exec.StateStore, error) {
 	return s, nil
 }
 
+// storeID is the operator id of a named store within its stage's key space.
+func storeID(name string) uint32 { return crc32.ChecksumIEEE([]byte(name)) }
+
+func (ts *taskState) newStore(name string) *opStore {
+	p := storage.Prefix{Namespace: storage.NamespaceOperator, Query: ts.stage,
+		Operator: storeID(name), Partition: ts.partition}
+	return &opStore{ts: ts, prefix: p.Bytes(), topic: ts.e.changelogTopic(ts.stage, name)}
+}
+
+// openLocal opens a store whose writes are not mirrored to a changelog of
+// its own (its content is derived from a topic that serves as its log).
+func (ts *taskState) openLocal(name string) *opStore {
+	if s := ts.stores[name]; s != nil {
+		return s
+	}
+	s := ts.newStore(name)
+	s.local = true
+	ts.stores[name] = s
+	return s
+}
+
 // opStore is one operator's exec.StateStore in one task.
 type opStore struct {
 	ts     *taskState
 	prefix []byte
 	topic  string
+	local  bool   // no changelog of its own
 	key    []byte // scratch: prefix + user key
 	val    []byte // scratch for Get
 }
@@ -138,6 +158,9 @@ func (s *opStore) Put(key, val []byte) error {
 	if err := s.ts.batch.Set(s.full(key), val); err != nil {
 		return err
 	}
+	if s.local || s.ts.noChangelog {
+		return nil
+	}
 	s.ts.produce(&kgo.Record{Topic: s.topic, Partition: s.ts.partition,
 		Key: append([]byte(nil), key...), Value: append([]byte{}, val...)})
 	return nil
@@ -146,6 +169,9 @@ func (s *opStore) Put(key, val []byte) error {
 func (s *opStore) Delete(key []byte) error {
 	if err := s.ts.batch.Delete(s.full(key)); err != nil {
 		return err
+	}
+	if s.local || s.ts.noChangelog {
+		return nil
 	}
 	s.ts.produce(&kgo.Record{Topic: s.topic, Partition: s.ts.partition, Key: append([]byte(nil), key...)})
 	return nil

@@ -26,6 +26,9 @@ func (e *Engine) query(ctx context.Context, st *sql.Query, props map[string]stri
 		return nil, err
 	}
 	pull := st.Select.Emit == sql.EmitNone
+	if pull && plan.Input.Table {
+		return e.pullTable(ctx, st, plan, props)
+	}
 	if pull {
 		// A pull query reads what is there now, from the beginning.
 		props = mergeProps(props, map[string]string{propOffsetReset: "earliest"})

@@ -37,8 +37,9 @@ type selectPlan struct {
 // PlanQuery plans a transient query: a push query (EMIT CHANGES) over a
 // stream or a table (read as its changelog), or a pull query over a stream
 // (Emit is EmitNone; the engine ends it at the end offsets it saw when the
-// query started). Pull queries over tables need materialized state and are
-// not supported yet.
+// query started), or a pull query over a table (Emit is EmitNone and
+// Input.Table is set; the engine feeds the pipeline from the table's
+// materialized state instead of its topic).
 func PlanQuery(cat Catalog, q *sql.Select, props Props) (*Plan, error) {
 	if isAggregation(q) {
 		return planQueryAggregate(cat, q, props)
@@ -50,10 +51,6 @@ func PlanQuery(cat Catalog, q *sql.Select, props Props) (*Plan, error) {
 	sp, err := bindSelect(cat, q, modeTransient, "")
 	if err != nil {
 		return nil, err
-	}
-	if q.Emit == sql.EmitNone && sp.source.Kind == sql.KindTable {
-		return nil, sql.Errorf(sql.CodeFeatureNotSupported, q.At, "pull queries on tables are not supported yet").
-			WithHint("add EMIT CHANGES to read the table's changelog as a push query")
 	}
 	if q.Limit != nil && *q.Limit < 0 {
 		return nil, sql.Errorf(sql.CodeSyntax, q.At, "LIMIT must not be negative, got %d", *q.Limit)
