@@ -409,23 +409,32 @@ func bindItems(b *binder, q *sql.Select, scan *Scan, mode queryMode, sinkName st
 			if it.Qualifier != "" && !b.qualifies(it.Qualifier) {
 				return nil, sql.Errorf(sql.CodeUndefinedTable, it.At, "'%s' is not a valid stream/table name or alias", it.Qualifier)
 			}
-			for i, c := range scan.Cols {
-				// * is key columns, WINDOWSTART/WINDOWEND of windowed
-				// sources, value and header columns; never the other
-				// pseudo columns. The layout already has that order.
-				if c.Pseudo && c.Name != colWindowstart && c.Name != colWindowend {
-					continue
+			// * is key columns, then WINDOWSTART/WINDOWEND of windowed
+			// sources, then value and header columns; never the other
+			// pseudo columns. The scan layout puts the window columns
+			// after the values, so expand in three passes.
+			for pass := 0; pass < 3; pass++ {
+				for i, c := range scan.Cols {
+					isKey := c.Role == sql.ColKey || c.Role == sql.ColPrimaryKey
+					isWindow := c.Name == colWindowstart || c.Name == colWindowend
+					switch {
+					case pass == 0 && !isKey, pass == 1 && !isWindow, pass == 2 && (isKey || c.Pseudo):
+						continue
+					}
+					n := expr.Node(&expr.Col{Index: i, Name: c.Name, Type: c.Type})
+					if c.Pseudo {
+						n = asEpochMillis(n)
+					}
+					role := sql.ColValue
+					keyOf := -1
+					if isKey {
+						role, keyOf = c.Role, i
+					} else if isWindow && mode == modeTransient {
+						// A windowed table's key includes its window.
+						role = windowKeyRole(scan)
+					}
+					items = append(items, boundItem{node: n, name: c.Name, role: role, at: it.At, keyOf: keyOf})
 				}
-				n := expr.Node(&expr.Col{Index: i, Name: c.Name, Type: c.Type})
-				if c.Pseudo {
-					n = asEpochMillis(n)
-				}
-				role := sql.ColValue
-				keyOf := -1
-				if c.Role == sql.ColKey || c.Role == sql.ColPrimaryKey {
-					role, keyOf = c.Role, i
-				}
-				items = append(items, boundItem{node: n, name: c.Name, role: role, at: it.At, keyOf: keyOf})
 			}
 			continue
 		}
@@ -438,6 +447,10 @@ func bindItems(b *binder, q *sql.Select, scan *Scan, mode queryMode, sinkName st
 			if r := scan.Cols[c.Index].Role; r == sql.ColKey || r == sql.ColPrimaryKey {
 				bi.role, bi.keyOf = r, c.Index
 			}
+		}
+		if id, ok := it.Expr.(*sql.Ident); ok && mode == modeTransient &&
+			(id.Name == colWindowstart || id.Name == colWindowend) && it.Alias == "" {
+			bi.role = windowKeyRole(scan)
 		}
 		switch {
 		case it.Alias != "":
@@ -634,3 +647,15 @@ func sinkTimeExpr(sp *selectPlan, sink *Source) (expr.Node, error) {
 // unquoted, and sluice rejects no quoted names, but the column is found by
 // index (Plan.OutputTimeCol), never by name.
 const hiddenTimeName = "$ROWTIME"
+
+// windowKeyRole is the role of WINDOWSTART/WINDOWEND in a transient query's
+// result: part of the key when the source is a windowed table (its rows are
+// keyed by key and window), a value otherwise.
+func windowKeyRole(scan *Scan) sql.ColumnConstraint {
+	for _, c := range scan.Cols {
+		if c.Role == sql.ColPrimaryKey {
+			return sql.ColPrimaryKey
+		}
+	}
+	return sql.ColValue
+}
