@@ -363,7 +363,7 @@ func (c *Catalog) table(schema, name string) (*table, bool) {
 				"relallvisible": int64(0), "reltoastrelid": int64(0), "relhasindex": false, "relisshared": false,
 				"relpersistence": "p", "relkind": kind, "relnatts": int64(len(r.Columns)), "relchecks": int64(0),
 				"relhasrules": false, "relhastriggers": false, "relhassubclass": false, "relrowsecurity": false,
-				"relforcerowsecurity": false, "relispopulated": true, "relreplident": "n", "relispartition": false,
+				"relforcerowsecurity": false, "relispopulated": true, "relreplident": "d", "relispartition": false,
 				"relrewrite": int64(0),
 			})
 		}
