@@ -50,6 +50,30 @@ func kindWord(k sql.SourceKind) string {
 
 func capitalize(s string) string { return strings.ToUpper(s[:1]) + s[1:] }
 
+// checkExisting applies CREATE [OR REPLACE] ... [IF NOT EXISTS] to a name
+// that may already exist. It returns the existing source (nil if none), or
+// the result rows that end the statement (IF NOT EXISTS), or the error.
+func (e *Engine) checkExisting(st *sql.CreateSource) (*planner.Source, *Rows, error) {
+	old, ok := e.cat.Source(st.Name)
+	if !ok {
+		return nil, nil, nil
+	}
+	word, oldWord := kindWord(st.Kind), kindWord(old.Kind)
+	switch {
+	case st.IfNotExists:
+		return old, newResultRows(Result{Tag: "CREATE " + strings.ToUpper(word),
+			Message: fmt.Sprintf("Cannot add %s %s: A %s with the same name already exists.", word, st.Name, oldWord)}), nil
+	case !st.OrReplace || old.Kind != st.Kind:
+		err := sql.Errorf(sql.CodeDuplicateObject, st.NameAt,
+			"Cannot add %s '%s': A %s with the same name already exists", word, st.Name, oldWord)
+		if old.Kind == st.Kind {
+			err = err.WithHint("use CREATE OR REPLACE, or DROP %s %s first", strings.ToUpper(oldWord), st.Name)
+		}
+		return old, nil, err
+	}
+	return old, nil, nil
+}
+
 func (e *Engine) createSource(ctx context.Context, st *sql.CreateSource, props map[string]string) (*Rows, error) {
 	unlock, err := e.lockDDL(ctx)
 	if err != nil {
@@ -57,19 +81,8 @@ func (e *Engine) createSource(ctx context.Context, st *sql.CreateSource, props m
 	}
 	defer unlock()
 	word := kindWord(st.Kind)
-	tag := "CREATE " + strings.ToUpper(word)
-	if old, ok := e.cat.Source(st.Name); ok {
-		switch {
-		case st.IfNotExists:
-			return newResultRows(Result{Tag: tag, Message: fmt.Sprintf("Cannot add %s %s: A %s with the same name already exists.", word, st.Name, kindWord(old.Kind))}), nil
-		case !st.OrReplace:
-			return nil, sql.Errorf(sql.CodeDuplicateObject, st.NameAt,
-				"Cannot add %s '%s': A %s with the same name already exists", word, st.Name, kindWord(old.Kind)).
-				WithHint("use CREATE OR REPLACE, or DROP %s %s first", strings.ToUpper(kindWord(old.Kind)), st.Name)
-		case old.Kind != st.Kind:
-			return nil, sql.Errorf(sql.CodeDuplicateObject, st.NameAt,
-				"Cannot add %s '%s': A %s with the same name already exists", word, st.Name, kindWord(old.Kind))
-		}
+	if _, rows, err := e.checkExisting(st); rows != nil || err != nil {
+		return rows, err
 	}
 	src, err := planner.BindCreateSource(e.cat, st, planner.Props(props))
 	if err != nil {
@@ -81,7 +94,7 @@ func (e *Engine) createSource(ctx context.Context, st *sql.CreateSource, props m
 	if err := e.commit(ctx, &command{SQL: st.Text(), Props: props, PutSource: src}); err != nil {
 		return nil, err
 	}
-	return newResultRows(Result{Tag: tag, Message: capitalize(word) + " created"}), nil
+	return newResultRows(Result{Tag: "CREATE " + strings.ToUpper(word), Message: capitalize(word) + " created"}), nil
 }
 
 // ensureTopic makes sure src's topic exists. When it is missing it is
@@ -127,22 +140,12 @@ func (e *Engine) createAsSelect(ctx context.Context, st *sql.CreateSource, props
 		return nil, err
 	}
 	defer unlock()
-	word := kindWord(st.Kind)
-	tag := "CREATE " + strings.ToUpper(word)
-	old, exists := e.cat.Source(st.Name)
-	if exists {
-		switch {
-		case st.IfNotExists:
-			return newResultRows(Result{Tag: tag, Message: fmt.Sprintf("Cannot add %s %s: A %s with the same name already exists.", word, st.Name, kindWord(old.Kind))}), nil
-		case !st.OrReplace:
-			return nil, sql.Errorf(sql.CodeDuplicateObject, st.NameAt,
-				"Cannot add %s '%s': A %s with the same name already exists", word, st.Name, kindWord(old.Kind)).
-				WithHint("use CREATE OR REPLACE, or DROP %s %s first", strings.ToUpper(kindWord(old.Kind)), st.Name)
-		case old.Kind != st.Kind:
-			return nil, sql.Errorf(sql.CodeDuplicateObject, st.NameAt,
-				"Cannot add %s '%s': A %s with the same name already exists", word, st.Name, kindWord(old.Kind))
-		}
+	tag := "CREATE " + strings.ToUpper(kindWord(st.Kind))
+	old, rows, err := e.checkExisting(st)
+	if rows != nil || err != nil {
+		return rows, err
 	}
+	exists := old != nil
 	e.cat.mu.RLock()
 	n := e.cat.nextID
 	e.cat.mu.RUnlock()
