@@ -95,10 +95,20 @@ func (ts *taskState) open(name string) (exec.StateStore, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !ok || info.Partitions <= ts.partition {
-		parts := ts.partition + 1
-		if err := ts.e.kafka.CreateTopic(ctx, s.topic, parts, 0, map[string]*string{"cleanup.policy": &compact}); err != nil {
+	// Tasks open their stores one partition at a time, so the changelog
+	// grows to cover each task's partition as it opens.
+	switch {
+	case !ok:
+		if err := ts.e.kafka.CreateTopic(ctx, s.topic, ts.partition+1, 0, map[string]*string{"cleanup.policy": &compact}); err != nil {
 			return nil, fmt.Errorf("create changelog %q: %w", s.topic, err)
+		}
+	case info.Partitions <= ts.partition:
+		resp, err := ts.e.kafka.Admin().UpdatePartitions(ctx, int(ts.partition+1), s.topic)
+		if err == nil {
+			err = resp.Error()
+		}
+		if err != nil {
+			return nil, fmt.Errorf("grow changelog %q to %d partitions: %w", s.topic, ts.partition+1, err)
 		}
 	}
 	if ts.restore {
