@@ -113,3 +113,12 @@ func freeAddr(t *testing.T) string {
 	defer l.Close()
 	return l.Addr().String()
 }
+
+// produceAt produces one record with the given timestamp (ms).
+func produceAt(t *testing.T, cl *kgo.Client, topic, key, value string, ts int64) {
+	t.Helper()
+	r := &kgo.Record{Topic: topic, Key: []byte(key), Value: []byte(value), Timestamp: time.UnixMilli(ts)}
+	if err := cl.ProduceSync(testCtx(t), r).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+}
