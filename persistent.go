@@ -54,6 +54,12 @@ type persistentQuery struct {
 // Offsets are committed only after 3 and 4, so a crash can repeat output
 // (at-least-once) but never lose it; a clean stop finishes the cycle, so it
 // neither loses nor repeats.
+//
+// A join stage reads several topics (its input and planner.Plan.Joins):
+// they are co-partitioned, so partition p of every topic goes to task p,
+// which interleaves them by event time (exec.Task.ProcessInputs). One
+// consumer reads all the topics; a cycle hands each task what the poll
+// fetched for its partition across the topics.
 type stage struct {
 	q      *persistentQuery
 	name   string // state and group name: query id, or query id#n
@@ -61,13 +67,14 @@ type stage struct {
 	input  exec.SourceSpec
 	ops    []any
 	sink   exec.SinkSpec
-	topic  string // input topic
+	joins  []planner.JoinInput
+	topics []string // input topics: input's, then the joins' in order
 	parts  int32
 	states map[int32]*taskState
 
 	consumer *kgo.Client
 	tasks    map[int32]*taskRunner
-	pos      map[int32]int64 // next offset to consume, per partition
+	pos      map[int32][]int64 // next offset to consume, per partition and input
 
 	cycleMu sync.Mutex // one processing cycle at a time
 	errMu   sync.Mutex
@@ -110,9 +117,10 @@ func (e *Engine) startPlanned(ctx context.Context, qi *queryInfo, plan *planner.
 		if err := e.kafka.CreateTopic(ctx, pre.Topic, pre.Partitions, 0, nil); err != nil {
 			return fmt.Errorf("query %s: internal topic: %w", qi.ID, err)
 		}
-		q.stages = append(q.stages, &stage{q: q, name: qi.ID + "#" + strconv.Itoa(i), input: pre.Input, ops: pre.Ops, sink: pre.Sink})
+		q.stages = append(q.stages, &stage{q: q, name: qi.ID + "#" + strconv.Itoa(i), input: pre.Input, ops: pre.Ops,
+			sink: pre.Sink, joins: pre.Joins})
 	}
-	final := &stage{q: q, name: qi.ID, input: plan.Input, ops: plan.Ops}
+	final := &stage{q: q, name: qi.ID, input: plan.Input, ops: plan.Ops, joins: plan.Joins}
 	if plan.Sink != nil {
 		final.sink = *plan.Sink
 	}
@@ -151,34 +159,59 @@ func (e *Engine) startPlanned(ctx context.Context, qi *queryInfo, plan *planner.
 func (s *stage) open(ctx context.Context) error {
 	e := s.q.e
 	s.group = e.groupFor(s.name)
-	s.topic = s.input.Topic
-	s.tasks, s.pos, s.states = map[int32]*taskRunner{}, map[int32]int64{}, map[int32]*taskState{}
-	info, ok, err := e.kafka.DescribeTopic(ctx, s.topic)
-	if err != nil {
-		return err
+	s.topics = []string{s.input.Topic}
+	for _, j := range s.joins {
+		s.topics = append(s.topics, j.Input.Topic)
 	}
-	if !ok {
-		return sql.Errorf(sql.CodeUndefinedObject, sql.Pos{}, "Kafka topic does not exist: %s", s.topic)
+	s.tasks, s.pos, s.states = map[int32]*taskRunner{}, map[int32][]int64{}, map[int32]*taskState{}
+	s.parts = -1
+	for _, topic := range s.topics {
+		info, ok, err := e.kafka.DescribeTopic(ctx, topic)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return sql.Errorf(sql.CodeUndefinedObject, sql.Pos{}, "Kafka topic does not exist: %s", topic)
+		}
+		switch {
+		case s.parts < 0:
+			s.parts = info.Partitions
+		case info.Partitions != s.parts:
+			// The planner checks the sources' declared partition counts;
+			// this catches topics changed behind the catalog's back.
+			return sql.Errorf(sql.CodeInvalidParameter, sql.Pos{},
+				"query %s: cannot join topics %s (%d partitions) and %s (%d partitions): a join needs co-partitioned inputs",
+				s.q.id, s.topics[0], s.parts, topic, info.Partitions).
+				WithHint("repartition one side to the other's partition count, e.g. CREATE STREAM ... WITH (PARTITIONS=%d) AS SELECT * FROM ...", s.parts)
+		}
 	}
-	s.parts = info.Partitions
 	committed, err := e.kafka.CommittedOffsets(ctx, s.group)
 	if err != nil {
 		return err
 	}
-	start := map[int32]int64{}
+	n := len(s.topics)
+	start := map[int32][]int64{}
 	restore := map[int32]bool{}
 	var missing []int32
 	for p := int32(0); p < s.parts; p++ {
 		// The local checkpoint, when there is one, is at least as new as
 		// the group's commit (it is written first) and matches the state.
-		if off, ok, err := e.readCheckpoint(s.name, p); err != nil {
+		if offs, ok, err := e.readCheckpoints(s.name, p, n); err != nil {
 			return err
 		} else if ok {
-			start[p] = off
+			start[p] = offs
 			continue
 		}
-		if off, ok := committed[s.topic][p]; ok {
-			start[p] = off
+		offs := make([]int64, n)
+		have := 0
+		for i, topic := range s.topics {
+			if off, ok := committed[topic][p]; ok {
+				offs[i] = off
+				have++
+			}
+		}
+		if have == n {
+			start[p] = offs
 			restore[p] = true // progress without local state: rebuild it
 		} else {
 			missing = append(missing, p)
@@ -189,24 +222,40 @@ func (s *stage) open(ctx context.Context) error {
 		// once: a query that starts at "latest" and is restarted before it
 		// processed anything must not skip what arrived in between.
 		// Internal topics are always read from their start; only the
-		// user's topic honours auto.offset.reset.
-		var ends map[string]map[int32]int64
-		if s.q.info.Props[propOffsetReset] != "earliest" && s.topic == s.q.firstTopic() {
-			if ends, err = e.kafka.EndOffsets(ctx, s.topic); err != nil {
-				return err
+		// user's topics honour auto.offset.reset.
+		ends := map[string]map[int32]int64{}
+		if s.q.info.Props[propOffsetReset] != "earliest" {
+			for _, topic := range s.topics {
+				if s.q.internalTopic(topic) {
+					continue
+				}
+				end, err := e.kafka.EndOffsets(ctx, topic)
+				if err != nil {
+					return err
+				}
+				ends[topic] = end[topic]
 			}
 		}
 		for _, p := range missing {
-			start[p] = ends[s.topic][p]
+			offs := make([]int64, n)
+			for i, topic := range s.topics {
+				offs[i] = ends[topic][p]
+			}
+			start[p] = offs
 		}
 		if err := s.commitOffsets(ctx, start); err != nil {
 			return err
 		}
 	}
-	offsets := map[string]map[int32]kgo.Offset{s.topic: {}}
-	for p, off := range start {
-		offsets[s.topic][p] = kgo.NewOffset().At(off)
-		s.pos[p] = off
+	offsets := map[string]map[int32]kgo.Offset{}
+	for _, topic := range s.topics {
+		offsets[topic] = map[int32]kgo.Offset{}
+	}
+	for p, offs := range start {
+		for i, topic := range s.topics {
+			offsets[topic][p] = kgo.NewOffset().At(offs[i])
+		}
+		s.pos[p] = offs
 	}
 	s.consumer, err = kgo.NewClient(
 		kgo.SeedBrokers(e.seeds...),
@@ -228,12 +277,25 @@ func (s *stage) open(ctx context.Context) error {
 	return nil
 }
 
-// firstTopic is the user topic the query reads (the first stage's input).
-func (q *persistentQuery) firstTopic() string {
-	if len(q.plan.Pre) > 0 {
-		return q.plan.Pre[0].Input.Topic
+// inputIndex returns the index of topic among the stage's inputs, or -1.
+func (s *stage) inputIndex(topic string) int {
+	for i, t := range s.topics {
+		if t == topic {
+			return i
+		}
 	}
-	return q.plan.Input.Topic
+	return -1
+}
+
+// internalTopic reports whether topic is written by one of the query's own
+// stages (a repartition topic).
+func (q *persistentQuery) internalTopic(topic string) bool {
+	for _, pre := range q.plan.Pre {
+		if pre.Topic == topic {
+			return true
+		}
+	}
+	return false
 }
 
 func (s *stage) newTask(p int32, restore bool) (*taskRunner, error) {
@@ -250,10 +312,7 @@ func (s *stage) newTask(p int32, restore bool) (*taskRunner, error) {
 	}
 	tc := &exec.TaskContext{QueryID: q.id, Partition: p, Metrics: metrics,
 		OnRecordError: q.e.recordErrorLogger(q.id, metrics), OpenState: ts.open}
-	src, err := exec.NewSourceDecoder(s.input, tc)
-	if err != nil {
-		return nil, fmt.Errorf("query %s: %w", q.id, err)
-	}
+	var err error
 	emit := produce
 	if s.name == q.id && s.sink.Table {
 		// The final stage of a CTAS keeps the table it writes in Pebble, so
@@ -266,15 +325,43 @@ func (s *stage) newTask(p int32, restore bool) (*taskRunner, error) {
 	if err != nil {
 		return nil, fmt.Errorf("query %s: %w", q.id, err)
 	}
-	head, err := exec.BuildPipeline(s.ops, sink)
+	t, err := newStageTask(tc, s.input, s.ops, s.joins, sink)
 	if err != nil {
 		return nil, fmt.Errorf("query %s: %w", q.id, err)
 	}
-	t := exec.NewTask(tc, src, head, batchSize)
 	if err := t.Open(); err != nil {
+		t.Close()
 		return nil, err
 	}
 	return newTaskRunner(t), nil
+}
+
+// newStageTask builds the task of a stage: one decoder per input topic
+// and the pipeline into tail (with a join's side chains when joins is not
+// empty).
+func newStageTask(tc *exec.TaskContext, input exec.SourceSpec, ops []any, joins []planner.JoinInput, tail exec.Operator) (*exec.Task, error) {
+	specs := []exec.SourceSpec{input}
+	var sides [][]any
+	for _, j := range joins {
+		specs = append(specs, j.Input)
+		sides = append(sides, j.Ops)
+	}
+	heads, err := exec.BuildJoinPipeline(ops, sides, tail)
+	if err != nil {
+		return nil, err
+	}
+	inputs := make([]exec.TaskInput, len(specs))
+	for i, spec := range specs {
+		src, err := exec.NewSourceDecoder(spec, tc)
+		if err != nil {
+			for _, in := range inputs[:i] {
+				in.Decoder.Release()
+			}
+			return nil, err
+		}
+		inputs[i] = exec.TaskInput{Decoder: src, Head: heads[i]}
+	}
+	return exec.NewMultiTask(tc, inputs, batchSize), nil
 }
 
 // batchSize is the number of records decoded into one Arrow batch.
@@ -364,23 +451,32 @@ func (s *stage) cycle(pollCtx context.Context) (int, error) {
 	if len(errs) > 0 {
 		return 0, errors.Join(errs...)
 	}
+	// Group the fetched records by partition across the stage's topics:
+	// a join's task needs all its inputs' records of the poll at once to
+	// interleave them by time.
 	n := 0
-	var running []int32
+	work := map[int32][][]*kgo.Record{}
 	fetches.EachPartition(func(fp kgo.FetchTopicPartition) {
-		if len(fp.Records) == 0 {
+		i := s.inputIndex(fp.Topic)
+		if len(fp.Records) == 0 || i < 0 || s.tasks[fp.Partition] == nil {
 			return
 		}
-		t := s.tasks[fp.Partition]
-		if t == nil {
-			return
+		recs := work[fp.Partition]
+		if recs == nil {
+			recs = make([][]*kgo.Record, len(s.topics))
+			work[fp.Partition] = recs
 		}
 		n += len(fp.Records)
-		s.pos[fp.Partition] = fp.Records[len(fp.Records)-1].Offset + 1
-		t.submit(ctx, fp.Records)
-		running = append(running, fp.Partition)
+		s.pos[fp.Partition][i] = fp.Records[len(fp.Records)-1].Offset + 1
+		recs[i] = append(recs[i], fp.Records...)
 	})
 	if n == 0 {
 		return 0, nil
+	}
+	running := make([]int32, 0, len(work))
+	for p, recs := range work {
+		s.tasks[p].submit(ctx, recs)
+		running = append(running, p)
 	}
 	for _, p := range running {
 		if err := s.tasks[p].wait(); err != nil {
@@ -409,18 +505,21 @@ func (s *stage) cycle(pollCtx context.Context) (int, error) {
 		return n, errors.Join(errs...)
 	}
 	for _, p := range running {
-		if err := s.states[p].commit(s.pos[p]); err != nil {
+		if err := s.states[p].commitInputs(s.pos[p]); err != nil {
 			return n, err
 		}
 	}
 	return n, s.commitOffsets(ctx, s.pos)
 }
 
-// commitOffsets records offsets as the stage's progress.
-func (s *stage) commitOffsets(ctx context.Context, offsets map[int32]int64) error {
+// commitOffsets records offsets (per partition, per input) as the stage's
+// progress.
+func (s *stage) commitOffsets(ctx context.Context, offsets map[int32][]int64) error {
 	os := kadm.Offsets{}
-	for p, off := range offsets {
-		os.Add(kadm.Offset{Topic: s.topic, Partition: p, At: off, LeaderEpoch: -1})
+	for p, offs := range offsets {
+		for i, off := range offs {
+			os.Add(kadm.Offset{Topic: s.topics[i], Partition: p, At: off, LeaderEpoch: -1})
+		}
 	}
 	resp, err := s.q.e.kafka.Admin().CommitOffsets(ctx, s.group, os)
 	if err != nil {
@@ -436,14 +535,22 @@ func (s *stage) rewind(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	set := map[string]map[int32]kgo.EpochOffset{s.topic: {}}
+	set := map[string]map[int32]kgo.EpochOffset{}
+	for _, topic := range s.topics {
+		set[topic] = map[int32]kgo.EpochOffset{}
+	}
 	for p := range s.tasks {
-		off := committed[s.topic][p]
-		if cp, ok, err := s.q.e.readCheckpoint(s.name, p); err == nil && ok {
-			off = cp
+		offs := make([]int64, len(s.topics))
+		for i, topic := range s.topics {
+			offs[i] = committed[topic][p]
 		}
-		set[s.topic][p] = kgo.EpochOffset{Epoch: -1, Offset: off}
-		s.pos[p] = off
+		if cp, ok, err := s.q.e.readCheckpoints(s.name, p, len(s.topics)); err == nil && ok {
+			offs = cp
+		}
+		for i, topic := range s.topics {
+			set[topic][p] = kgo.EpochOffset{Epoch: -1, Offset: offs[i]}
+		}
+		s.pos[p] = offs
 	}
 	s.consumer.SetOffsets(set)
 	return nil
@@ -454,7 +561,7 @@ func (s *stage) rewind(ctx context.Context) error {
 func (s *stage) catchUp(ctx context.Context) error {
 	// The consumer reads committed records only, so the last stable offset
 	// is the end it can reach.
-	ends, err := s.q.e.kafka.StableOffsets(ctx, s.topic)
+	ends, err := s.stableOffsets(ctx)
 	if err != nil {
 		return err
 	}
@@ -462,9 +569,10 @@ func (s *stage) catchUp(ctx context.Context) error {
 	for {
 		behind := false
 		for p := range s.tasks {
-			if s.pos[p] < ends[s.topic][p] {
-				behind = true
-				break
+			for i, topic := range s.topics {
+				if s.pos[p][i] < ends[topic][p] {
+					behind = true
+				}
 			}
 		}
 		if !behind {
@@ -566,7 +674,7 @@ func (e *Engine) RunUntilIdle(ctx context.Context) error {
 // waitCaughtUp waits until a running stage's committed offsets reach its
 // input topic's current end.
 func (s *stage) waitCaughtUp(ctx context.Context) error {
-	ends, err := s.q.e.kafka.StableOffsets(ctx, s.topic)
+	ends, err := s.stableOffsets(ctx)
 	if err != nil {
 		return err
 	}
@@ -576,9 +684,11 @@ func (s *stage) waitCaughtUp(ctx context.Context) error {
 			return err
 		}
 		done := true
-		for p, end := range ends[s.topic] {
-			if committed[s.topic][p] < end {
-				done = false
+		for topic, parts := range ends {
+			for p, end := range parts {
+				if committed[topic][p] < end {
+					done = false
+				}
 			}
 		}
 		if done {
@@ -590,4 +700,17 @@ func (s *stage) waitCaughtUp(ctx context.Context) error {
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
+}
+
+// stableOffsets returns the last stable offsets of the stage's topics.
+func (s *stage) stableOffsets(ctx context.Context) (map[string]map[int32]int64, error) {
+	ends := map[string]map[int32]int64{}
+	for _, topic := range s.topics {
+		end, err := s.q.e.kafka.StableOffsets(ctx, topic)
+		if err != nil {
+			return nil, err
+		}
+		ends[topic] = end[topic]
+	}
+	return ends, nil
 }

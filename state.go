@@ -48,18 +48,40 @@ func checkpointKey(stage string, partition int32) []byte {
 // readCheckpoint returns the next input offset a task's local state
 // reflects, if the state has a checkpoint.
 func (e *Engine) readCheckpoint(stage string, partition int32) (int64, bool, error) {
-	v, ok, err := e.state.Get(checkpointKey(stage, partition))
-	if err != nil || !ok || len(v) != 8 {
+	offs, ok, err := e.readCheckpoints(stage, partition, 1)
+	if err != nil || !ok {
 		return 0, false, err
 	}
-	return int64(binary.BigEndian.Uint64(v)), true, nil
+	return offs[0], true, nil
+}
+
+// readCheckpoints returns the next offsets of the n inputs of a task (a
+// join stage reads several topics): the checkpoint value is 8 bytes big
+// endian per input, in the stage's input order. A checkpoint of another
+// length (the stage's inputs changed) counts as none.
+func (e *Engine) readCheckpoints(stage string, partition int32, n int) ([]int64, bool, error) {
+	v, ok, err := e.state.Get(checkpointKey(stage, partition))
+	if err != nil || !ok || len(v) != 8*n {
+		return nil, false, err
+	}
+	offs := make([]int64, n)
+	for i := range offs {
+		offs[i] = int64(binary.BigEndian.Uint64(v[8*i:]))
+	}
+	return offs, true, nil
 }
 
 // commit writes the task's state changes and its checkpoint atomically.
-func (ts *taskState) commit(next int64) error {
-	var b [8]byte
-	binary.BigEndian.PutUint64(b[:], uint64(next))
-	if err := ts.batch.Set(checkpointKey(ts.stage, ts.partition), b[:]); err != nil {
+func (ts *taskState) commit(next int64) error { return ts.commitInputs([]int64{next}) }
+
+// commitInputs is commit for a task with several inputs: next[i] is the
+// next offset of input i.
+func (ts *taskState) commitInputs(next []int64) error {
+	b := make([]byte, 0, 8*len(next))
+	for _, off := range next {
+		b = binary.BigEndian.AppendUint64(b, uint64(off))
+	}
+	if err := ts.batch.Set(checkpointKey(ts.stage, ts.partition), b); err != nil {
 		return err
 	}
 	return ts.batch.Commit(false)

@@ -24,7 +24,7 @@ type taskRunner struct {
 
 type work struct {
 	ctx  context.Context
-	recs []*kgo.Record
+	recs [][]*kgo.Record // per input of the task
 }
 
 func newTaskRunner(t *exec.Task) *taskRunner {
@@ -37,14 +37,14 @@ func (r *taskRunner) loop() {
 	for {
 		select {
 		case w := <-r.in:
-			r.out <- r.task.Process(w.ctx, w.recs)
+			r.out <- r.task.ProcessInputs(w.ctx, w.recs)
 		case <-r.quit:
 			return
 		}
 	}
 }
 
-func (r *taskRunner) submit(ctx context.Context, recs []*kgo.Record) { r.in <- work{ctx, recs} }
+func (r *taskRunner) submit(ctx context.Context, recs [][]*kgo.Record) { r.in <- work{ctx, recs} }
 
 func (r *taskRunner) wait() error { return <-r.out }
 

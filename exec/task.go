@@ -37,14 +37,27 @@ import (
 //     record. Restore it with RestoreStreamTime before Open when a task is
 //     resumed, so that windows close at the same points as before the
 //     restart.
+//
+// A task with several inputs (NewMultiTask, for joins) takes the records of
+// each input with ProcessInputs and interleaves them in event-time order
+// (see ProcessInputs).
 type Task struct {
 	tc         *TaskContext
 	src        *SourceDecoder
 	head       Operator
+	more       []TaskInput // inputs 1..n-1 of a multi-input task
 	batchSize  int
 	streamTime int64
 	opened     bool
 	closed     bool
+}
+
+// TaskInput is one input of a multi-input task: the decoder of its topic
+// and the operator its rows are pushed into (an entry of the pipeline built
+// by BuildJoinPipeline).
+type TaskInput struct {
+	Decoder *SourceDecoder
+	Head    Operator
 }
 
 // DefaultBatchSize is the batch size used when NewTask is given none.
@@ -60,6 +73,25 @@ func NewTask(tc *TaskContext, src *SourceDecoder, head Operator, batchSize int) 
 	return &Task{tc: tc, src: src, head: head, batchSize: batchSize, streamTime: NoStreamTime}
 }
 
+// NewMultiTask returns a task over several inputs (at least one); input 0
+// is the one Process takes.
+func NewMultiTask(tc *TaskContext, inputs []TaskInput, batchSize int) *Task {
+	t := NewTask(tc, inputs[0].Decoder, inputs[0].Head, batchSize)
+	t.more = append([]TaskInput(nil), inputs[1:]...)
+	return t
+}
+
+// NumInputs is the number of inputs of the task.
+func (t *Task) NumInputs() int { return 1 + len(t.more) }
+
+// input returns input i.
+func (t *Task) input(i int) TaskInput {
+	if i == 0 {
+		return TaskInput{Decoder: t.src, Head: t.head}
+	}
+	return t.more[i-1]
+}
+
 // RestoreStreamTime sets the stream time of a resumed task (for example from
 // the metadata committed with its offsets). It must be called before Open.
 func (t *Task) RestoreStreamTime(st int64) { t.streamTime = max(t.streamTime, st) }
@@ -73,8 +105,12 @@ func (t *Task) Open() error {
 		return errors.New("task: opened twice")
 	}
 	t.opened = true
-	if err := t.head.Open(t.tc); err != nil {
-		return fmt.Errorf("open query %s partition %d: %w", t.tc.QueryID, t.tc.Partition, err)
+	for i := 0; i < t.NumInputs(); i++ {
+		// Heads that end in the same join open it once (Join.Open is
+		// idempotent), so every chain is opened.
+		if err := t.input(i).Head.Open(t.tc); err != nil {
+			return fmt.Errorf("open query %s partition %d: %w", t.tc.QueryID, t.tc.Partition, err)
+		}
 	}
 	return nil
 }
@@ -116,7 +152,12 @@ func (t *Task) Flush(ctx context.Context) error {
 	if !t.opened || t.closed {
 		return errors.New("task: Flush outside Open and Close")
 	}
-	return t.wrap(t.head.Flush(ctx))
+	for i := 0; i < t.NumInputs(); i++ {
+		if err := t.input(i).Head.Flush(ctx); err != nil {
+			return t.wrap(err)
+		}
+	}
+	return nil
 }
 
 // Close closes the operators and frees the decoder. It is safe to call after
@@ -126,12 +167,15 @@ func (t *Task) Close() error {
 		return nil
 	}
 	t.closed = true
-	var err error
-	if t.opened {
-		err = t.head.Close()
+	var errs []error
+	for i := 0; i < t.NumInputs(); i++ {
+		in := t.input(i)
+		if t.opened {
+			errs = append(errs, in.Head.Close())
+		}
+		in.Decoder.Release()
 	}
-	t.src.Release()
-	return t.wrap(err)
+	return t.wrap(errors.Join(errs...))
 }
 
 func (t *Task) wrap(err error) error {

@@ -1051,6 +1051,8 @@ func explainStateful(op any) string {
 		return fmt.Sprintf("TableSource %s key %v stores %v", op.Name, op.KeyCols, op.StoredCols)
 	case exec.ChangeColumnSpec:
 		return "ChangeColumn " + op.Name
+	case exec.JoinSpec:
+		return explainJoin(op)
 	case exec.AggregateSpec:
 		var b strings.Builder
 		fmt.Fprintf(&b, "Aggregate %s key %v", op.Name, op.KeyCols)

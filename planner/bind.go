@@ -22,6 +22,9 @@ type scope struct {
 	// clause names the clause being bound, for messages ("SELECT",
 	// "WHERE"); "" inside INSERT VALUES.
 	clause string
+	// join, when set, resolves names over the sources of a join instead
+	// of cols and quals (join.go).
+	join *joinScope
 }
 
 // binder turns AST expressions into typed expr.Nodes.
@@ -106,6 +109,9 @@ func (b *binder) ident(id *sql.Ident) (expr.Node, error) {
 			}
 		}
 	}
+	if b.sc.join != nil {
+		return b.joinIdent(id)
+	}
 	if id.Qualifier != "" && !b.qualifies(id.Qualifier) {
 		return nil, sql.Errorf(sql.CodeUndefinedTable, id.At, "'%s' is not a valid stream/table name or alias", id.Qualifier).
 			WithHint("qualify columns with %s", strings.Join(b.sc.quals, " or "))
@@ -119,6 +125,11 @@ func (b *binder) ident(id *sql.Ident) (expr.Node, error) {
 			return n, nil
 		}
 	}
+	return nil, b.unresolved(id)
+}
+
+// unresolved is the error for a column reference that names no column.
+func (b *binder) unresolved(id *sql.Ident) error {
 	name := id.Name
 	if id.Qualifier != "" {
 		name = id.Qualifier + "." + id.Name
@@ -137,7 +148,7 @@ func (b *binder) ident(id *sql.Ident) (expr.Node, error) {
 	} else {
 		err.Hint = "no columns can be referenced here; use constant expressions"
 	}
-	return nil, err
+	return err
 }
 
 func (b *binder) qualifies(q string) bool {
@@ -661,7 +672,9 @@ func (b *binder) deref(e *sql.Deref) (expr.Node, error) {
 		return nil, sql.Errorf(sql.CodeUndefinedColumn, e.At, "%v", err).
 			WithHint("-> reads a field of a STRUCT; %s is %s", exprText(e.X), expr.TypeName(x.DataType()))
 	}
-	return &expr.Call{Name: "FIELD", Args: []expr.Node{x}, Fn: fn, Type: fn.Result}, nil
+	// The name carries the field, so that EXPLAIN shows it and bound trees
+	// of s->A and s->B compare (by String) as different expressions.
+	return &expr.Call{Name: "->" + e.Field, Args: []expr.Node{x}, Fn: fn, Type: fn.Result}, nil
 }
 
 // commonElems binds constructor elements and converts them to their common

@@ -178,6 +178,13 @@ func Explain(plan *Plan) string {
 		}
 	}
 	b.WriteString("\n")
+	for k, j := range plan.Joins {
+		fmt.Fprintf(&b, "  Join input %d: topic %q key %s value %s", k, j.Input.Topic, specString(j.Input.Key), specString(j.Input.Value))
+		if j.Input.Table {
+			b.WriteString(" table")
+		}
+		b.WriteString("\n")
+	}
 	for i, op := range plan.Ops {
 		switch op := op.(type) {
 		case exec.FilterSpec:

@@ -31,6 +31,14 @@ type Plan struct {
 	Emit sql.EmitMode
 	// Explain is the rendered logical and physical plans.
 	Explain string
+	// Joins are the extra inputs of a join query's final stage, in the
+	// order of the exec.JoinSpecs in Ops: Joins[k] feeds the right port of
+	// the k-th JoinSpec (exec.BuildJoinPipeline). The stage reads Input and
+	// every Joins[k].Input topic in one task per partition, so the topics
+	// must have equal partition counts (the planner checks it, and
+	// re-keys an input through a Pre stage when it is not partitioned by
+	// its join key). Empty for queries without joins.
+	Joins []JoinInput
 	// Pre are the stages that run before this one, in order: each reads a
 	// topic and writes an internal topic (a repartition topic) that a later
 	// stage reads. Empty for single-stage queries. The top-level fields of
@@ -45,11 +53,20 @@ type Stage struct {
 	Input exec.SourceSpec
 	Ops   []any
 	Sink  exec.SinkSpec
+	// Joins are the stage's extra inputs, as Plan.Joins.
+	Joins []JoinInput
 	// Topic is the internal topic the stage writes, with its partition
 	// count; the engine creates it (with the query) and deletes it (with the
 	// query's DROP).
 	Topic      string
 	Partitions int32
+}
+
+// JoinInput is an extra input of a stage: the topic it reads and the
+// operators applied to its rows before they reach their join.
+type JoinInput struct {
+	Input exec.SourceSpec
+	Ops   []any
 }
 
 // Node is a logical plan node (scan, filter, project, ...). Nodes are

@@ -41,6 +41,9 @@ type selectPlan struct {
 // Input.Table is set; the engine feeds the pipeline from the table's
 // materialized state instead of its topic).
 func PlanQuery(cat Catalog, q *sql.Select, props Props) (*Plan, error) {
+	if isJoinQuery(q) {
+		return planQueryJoin(cat, q)
+	}
 	if isAggregation(q) {
 		return planQueryAggregate(cat, q, props)
 	}
@@ -95,6 +98,9 @@ func planCreateAs(cat Catalog, st *sql.CreateSource, queryID string, props Props
 	w, err := checkWith(st.With, createAsProps, st.At)
 	if err != nil {
 		return nil, nil, err
+	}
+	if isJoinQuery(q) {
+		return planCreateJoin(cat, st, w, queryID, props)
 	}
 	if isAggregation(q) {
 		return planCreateAggregate(cat, st, w, queryID, props)

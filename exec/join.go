@@ -1,0 +1,708 @@
+package exec
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+
+	"github.com/apache/arrow/go/v17/arrow"
+	"github.com/apache/arrow/go/v17/arrow/array"
+	"github.com/apache/arrow/go/v17/arrow/memory"
+
+	"github.com/sluicedb/sluice/exec/agg"
+	"github.com/sluicedb/sluice/exec/expr"
+	"github.com/sluicedb/sluice/storage"
+)
+
+// join is the operator of JoinSpec.
+//
+// # State layout
+//
+// K is the join key encoded with agg.AppendValue (canonical and prefix-free,
+// so a key followed by more fields never collides with another key); s is
+// the side (0 left, 1 right); t is a time and n a sequence number, both
+// storage.AppendInt64 (order-preserving). A row is its columns' values
+// encoded with agg.AppendValue one after the other.
+//
+//	0x00            meta: stream time, the two sides' observed times, sequence
+//	0x01 s K t n    a stream side's row (window state)
+//	0x02 s t K n    index of 0x01 by time, for expiry (empty value)
+//	0x03 t s K n    an unmatched row waiting for its window to close
+//	                (DeferOuter), in time order as Kafka Streams' outer store
+//	0x04 s K        a table side's current row
+//
+// # Time
+//
+// As Kafka Streams' stream-stream join, the operator keeps a stream time
+// shared by both sides (the largest row time it received) and, per side,
+// the largest time put into that side's window state. A side's row is kept
+// while its time is above the side's observed time minus the window's
+// retention: older rows are not stored and are no longer found (Kafka
+// Streams' window store drops them by segment, so it may keep a few
+// longer). Rows are handled one at a time in arrival order, so results do
+// not depend on batch sizes.
+type join struct {
+	spec   JoinSpec
+	next   Operator
+	tc     *TaskContext
+	store  StateStore
+	schema *arrow.Schema
+	mem    memory.Allocator
+	ports  [2]*joinPort
+
+	opens, closes int
+	closeErr      error
+
+	// meta, persisted under 0x00 when dirty.
+	streamTime int64
+	sideTime   [2]int64
+	seq        int64
+	metaDirty  bool
+
+	// Output of the current Push, flushed as one batch.
+	bld   []array.Builder
+	kinds []ChangeKind
+
+	keyBuf, scanLo, scanHi []byte
+}
+
+// joinPort is one entry port of a join: Push feeds the join's side.
+type joinPort struct {
+	j    *join
+	side int
+}
+
+var (
+	_ Operator = (*join)(nil)
+	_ Operator = (*joinPort)(nil)
+)
+
+// Join is a join operator built from a JoinSpec: push the left input into
+// Port(0) and the right input into Port(1).
+type Join interface {
+	Operator
+	Port(side int) Operator
+}
+
+// NewJoin returns the operator of spec in front of next.
+func NewJoin(spec JoinSpec, next Operator) (Join, error) {
+	if err := spec.validate(); err != nil {
+		return nil, err
+	}
+	schema, _ := spec.Schema()
+	j := &join{spec: spec, next: next, schema: schema, mem: memory.DefaultAllocator,
+		streamTime: NoStreamTime, sideTime: [2]int64{NoStreamTime, NoStreamTime}}
+	j.ports = [2]*joinPort{{j: j, side: 0}, {j: j, side: 1}}
+	return j, nil
+}
+
+func (j *join) Port(side int) Operator { return j.ports[side] }
+
+func (p *joinPort) Open(tc *TaskContext) error                   { return p.j.Open(tc) }
+func (p *joinPort) Push(ctx context.Context, b Batch) error      { return p.j.push(ctx, p.side, b) }
+func (p *joinPort) Watermark(ctx context.Context, t int64) error { return p.j.Watermark(ctx, t) }
+func (p *joinPort) Flush(ctx context.Context) error              { return p.j.Flush(ctx) }
+func (p *joinPort) Close() error                                 { return p.j.Close() }
+
+// Open opens the state and the next operator; the ports call it too, and
+// only the first call does the work.
+func (j *join) Open(tc *TaskContext) error {
+	j.opens++
+	if j.opens > 1 {
+		return nil
+	}
+	j.tc = tc
+	if tc == nil || tc.OpenState == nil {
+		return fmt.Errorf("join %s: the task has no state", j.spec.Name)
+	}
+	st, err := tc.OpenState(j.spec.Name)
+	if err != nil {
+		return fmt.Errorf("join %s: open state: %w", j.spec.Name, err)
+	}
+	j.store = st
+	if err := j.loadMeta(); err != nil {
+		return err
+	}
+	j.bld = make([]array.Builder, j.schema.NumFields())
+	for i, f := range j.schema.Fields() {
+		j.bld[i] = array.NewBuilder(j.mem, f.Type)
+	}
+	return j.next.Open(tc)
+}
+
+// Push on the operator itself feeds the left side (Port(0)).
+func (j *join) Push(ctx context.Context, b Batch) error { return j.push(ctx, 0, b) }
+
+func (j *join) Watermark(ctx context.Context, t int64) error { return j.next.Watermark(ctx, t) }
+
+// Flush persists the meta and expires window state, then flushes next.
+func (j *join) Flush(ctx context.Context) error {
+	if j.store != nil {
+		if err := j.expire(); err != nil {
+			return err
+		}
+		if err := j.saveMeta(); err != nil {
+			return err
+		}
+	}
+	return j.next.Flush(ctx)
+}
+
+// Close closes next once, when the last opener closes.
+func (j *join) Close() error {
+	j.closes++
+	if j.closes > 1 {
+		return j.closeErr
+	}
+	for _, b := range j.bld {
+		if b != nil {
+			b.Release()
+		}
+	}
+	j.bld = nil
+	j.closeErr = j.next.Close()
+	return j.closeErr
+}
+
+const (
+	joinMeta    byte = 0x00
+	joinWindow  byte = 0x01
+	joinByTime  byte = 0x02
+	joinPending byte = 0x03
+	joinTable   byte = 0x04
+)
+
+func (j *join) loadMeta() error {
+	v, ok, err := j.store.Get([]byte{joinMeta})
+	if err != nil {
+		return fmt.Errorf("join %s: %w", j.spec.Name, err)
+	}
+	if !ok {
+		return nil
+	}
+	if len(v) != 32 {
+		return fmt.Errorf("join %s: corrupt meta (%d bytes)", j.spec.Name, len(v))
+	}
+	j.streamTime = int64(binary.BigEndian.Uint64(v))
+	j.sideTime[0] = int64(binary.BigEndian.Uint64(v[8:]))
+	j.sideTime[1] = int64(binary.BigEndian.Uint64(v[16:]))
+	j.seq = int64(binary.BigEndian.Uint64(v[24:]))
+	return nil
+}
+
+func (j *join) saveMeta() error {
+	if !j.metaDirty {
+		return nil
+	}
+	var v [32]byte
+	binary.BigEndian.PutUint64(v[:], uint64(j.streamTime))
+	binary.BigEndian.PutUint64(v[8:], uint64(j.sideTime[0]))
+	binary.BigEndian.PutUint64(v[16:], uint64(j.sideTime[1]))
+	binary.BigEndian.PutUint64(v[24:], uint64(j.seq))
+	j.metaDirty = false
+	return j.store.Put([]byte{joinMeta}, v[:])
+}
+
+// push handles a batch of one side row by row, then emits the results as
+// one batch.
+func (j *join) push(ctx context.Context, side int, b Batch) error {
+	n := b.Len()
+	if n == 0 {
+		return nil
+	}
+	sd := j.sideSpec(side)
+	if got := b.Rec.NumCols(); got != int64(sd.Schema.NumFields()) {
+		return fmt.Errorf("join %s: side %d: %d columns, expected %d", j.spec.Name, side, got, sd.Schema.NumFields())
+	}
+	row := make([]any, sd.Schema.NumFields())
+	for i := 0; i < n; i++ {
+		for c := range row {
+			row[c] = expr.ValueAt(b.Rec.Column(c), i)
+		}
+		var err error
+		switch j.spec.Kind {
+		case StreamStream:
+			err = j.streamRow(side, row)
+		case StreamTable:
+			if side == 0 {
+				err = j.streamTableProbe(row)
+			} else {
+				err = j.tableUpdate(side, b.Kind(i), row, false)
+			}
+		case TableTable:
+			err = j.tableUpdate(side, b.Kind(i), row, true)
+		}
+		if err != nil {
+			return fmt.Errorf("join %s: %w", j.spec.Name, err)
+		}
+	}
+	return j.emit(ctx)
+}
+
+func (j *join) sideSpec(side int) JoinSide {
+	if side == 0 {
+		return j.spec.Left
+	}
+	return j.spec.Right
+}
+
+// rowTime returns the event time of a row of side.
+func (j *join) rowTime(side int, row []any) (int64, bool) {
+	switch v := row[j.sideSpec(side).TimeCol].(type) {
+	case expr.Timestamp:
+		return int64(v), true
+	case int64:
+		return v, true
+	}
+	return 0, false
+}
+
+// keyOf encodes the join key of row into j.keyBuf; ok is false for NULL.
+func (j *join) keyOf(side int, row []any) ([]byte, bool) {
+	v := row[j.sideSpec(side).KeyCol]
+	if v == nil {
+		return nil, false
+	}
+	j.keyBuf = agg.AppendValue(j.keyBuf[:0], v)
+	return j.keyBuf, true
+}
+
+func (j *join) advance(t int64) {
+	if t > j.streamTime {
+		j.streamTime = t
+		j.metaDirty = true
+	}
+}
+
+// ---- stream-stream ----
+
+// streamRow handles a row of a stream-stream join, in the order of Kafka
+// Streams' KStreamKStreamJoin: emit the unmatched rows whose windows closed
+// (if the row is not late), store the row, join it with the other side's
+// rows in its window, and emit it NULL-padded if it matched nothing and its
+// side is outer.
+func (j *join) streamRow(side int, row []any) error {
+	t, ok := j.rowTime(side, row)
+	if !ok {
+		j.tc.metrics().DroppedNulls.Add(1)
+		return nil
+	}
+	key, ok := j.keyOf(side, row)
+	if !ok {
+		// ksqlDB drops stream rows with a NULL join key (Kafka Streams'
+		// skipRecord), and so does an outer join.
+		j.tc.metrics().DroppedNulls.Add(1)
+		return nil
+	}
+	key = append([]byte(nil), key...)
+	w := j.spec.Window
+	j.advance(t)
+	if w.DeferOuter && t == j.streamTime {
+		if err := j.emitClosed(); err != nil {
+			return err
+		}
+	}
+	if err := j.storeWindowRow(side, key, t, row); err != nil {
+		return err
+	}
+	other := 1 - side
+	lo, hi := t-w.Before, t+w.After
+	if side == 1 {
+		lo, hi = t-w.After, t+w.Before
+	}
+	// Rows the other side's state has expired are not found.
+	if live := j.sideTime[other] - w.Retention() + 1; lo < live {
+		lo = live
+	}
+	matched := false
+	if lo <= hi {
+		j.scanLo = append(append(append(j.scanLo[:0], joinWindow, byte(other)), key...), storage.AppendInt64(nil, lo)...)
+		j.scanHi = append(append(append(j.scanHi[:0], joinWindow, byte(other)), key...), storage.AppendInt64(nil, hi+1)...)
+		var scanErr error
+		type match struct {
+			t    int64
+			n    []byte
+			vals []any
+		}
+		var matches []match
+		err := j.store.Scan(j.scanLo, j.scanHi, func(k, v []byte) bool {
+			rest := k[2+len(key):]
+			ot, rest, err := storage.DecodeInt64(rest)
+			if err != nil {
+				scanErr = err
+				return false
+			}
+			vals, err := decodeValues(v, j.sideSpec(other).Schema.NumFields())
+			if err != nil {
+				scanErr = err
+				return false
+			}
+			matches = append(matches, match{t: ot, n: append([]byte(nil), rest...), vals: vals})
+			return true
+		})
+		if err == nil {
+			err = scanErr
+		}
+		if err != nil {
+			return fmt.Errorf("corrupt window state: %w", err)
+		}
+		for _, m := range matches {
+			matched = true
+			l, r := row, m.vals
+			if side == 1 {
+				l, r = m.vals, row
+			}
+			j.appendRow(Insert, row[j.sideSpec(side).KeyCol], l, r, max(t, m.t))
+			if w.DeferOuter && j.spec.Type.outer(other) {
+				// The other row found a partner: it is no longer pending.
+				if err := j.store.Delete(pendingKey(m.t, other, key, m.n)); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	if matched || !j.spec.Type.outer(side) {
+		return nil
+	}
+	lookahead := w.After
+	if side == 1 {
+		lookahead = w.Before
+	}
+	if !w.DeferOuter || t+lookahead < j.streamTime {
+		// Without a grace period ksqlDB emits at once; with one, a row
+		// whose window has already closed cannot be matched any more.
+		j.appendPadded(side, row, t)
+		return nil
+	}
+	j.seq++
+	j.metaDirty = true
+	return j.store.Put(pendingKey(t, side, key, storage.AppendInt64(nil, j.seq)), encodeRow(row))
+}
+
+func pendingKey(t int64, side int, key, n []byte) []byte {
+	k := storage.AppendInt64([]byte{joinPending}, t)
+	k = append(append(k, byte(side)), key...)
+	return append(k, n...)
+}
+
+// storeWindowRow puts a stream row into its side's window state, unless it
+// is already older than the side's retention.
+func (j *join) storeWindowRow(side int, key []byte, t int64, row []any) error {
+	if t > j.sideTime[side] {
+		j.sideTime[side] = t
+		j.metaDirty = true
+	}
+	if t <= j.sideTime[side]-j.spec.Window.Retention() {
+		j.tc.metrics().LateRecords.Add(1)
+		return nil
+	}
+	j.seq++
+	j.metaDirty = true
+	n := storage.AppendInt64(nil, j.seq)
+	k := append(append([]byte{joinWindow, byte(side)}, key...), storage.AppendInt64(nil, t)...)
+	if err := j.store.Put(append(k, n...), encodeRow(row)); err != nil {
+		return err
+	}
+	ik := storage.AppendInt64([]byte{joinByTime, byte(side)}, t)
+	return j.store.Put(append(append(ik, key...), n...), nil)
+}
+
+// emitClosed emits, NULL-padded, the pending unmatched rows whose windows
+// have closed: a left row at t when stream time > t + After + Grace, a
+// right row when stream time > t + Before + Grace. Pending rows are in time
+// order; once a side meets an open window, its later rows are open too.
+func (j *join) emitClosed() error {
+	w := j.spec.Window
+	// A side that is not outer never has pending rows: count it as open so
+	// the scan stops as soon as every outer side met an open window.
+	open := [2]bool{!j.spec.Type.outer(0), !j.spec.Type.outer(1)}
+	type done struct {
+		key  []byte
+		side int
+		t    int64
+		vals []any
+	}
+	var out []done
+	var scanErr error
+	err := j.store.Scan([]byte{joinPending}, []byte{joinPending + 1}, func(k, v []byte) bool {
+		t, rest, err := storage.DecodeInt64(k[1:])
+		if err != nil || len(rest) < 1 {
+			scanErr = fmt.Errorf("corrupt pending key")
+			return false
+		}
+		side := int(rest[0])
+		if side > 1 {
+			scanErr = fmt.Errorf("corrupt pending key side %d", side)
+			return false
+		}
+		if open[side] {
+			return !(open[0] && open[1])
+		}
+		lookahead := w.After
+		if side == 1 {
+			lookahead = w.Before
+		}
+		if t+lookahead+w.Grace >= j.streamTime {
+			open[side] = true
+			return !(open[0] && open[1])
+		}
+		vals, err := decodeValues(v, j.sideSpec(side).Schema.NumFields())
+		if err != nil {
+			scanErr = err
+			return false
+		}
+		out = append(out, done{key: append([]byte(nil), k...), side: side, t: t, vals: vals})
+		return true
+	})
+	if err == nil {
+		err = scanErr
+	}
+	if err != nil {
+		return fmt.Errorf("pending rows: %w", err)
+	}
+	for _, d := range out {
+		j.appendPadded(d.side, d.vals, d.t)
+		if err := j.store.Delete(d.key); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// expire deletes the window rows each side no longer retains.
+func (j *join) expire() error {
+	if j.spec.Kind != StreamStream {
+		return nil
+	}
+	for side := 0; side < 2; side++ {
+		if j.sideTime[side] == NoStreamTime {
+			continue
+		}
+		cut := j.sideTime[side] - j.spec.Window.Retention() // rows at or below cut are gone
+		lo := []byte{joinByTime, byte(side)}
+		hi := storage.AppendInt64([]byte{joinByTime, byte(side)}, cut+1)
+		var dead [][]byte
+		if err := j.store.Scan(lo, hi, func(k, _ []byte) bool {
+			dead = append(dead, append([]byte(nil), k...))
+			return true
+		}); err != nil {
+			return err
+		}
+		for _, k := range dead {
+			// k = 0x02 s t K n; the row is 0x01 s K t n.
+			t := k[2:10]
+			rest := k[10:]
+			kn := len(rest) - 8
+			row := append(append(append([]byte{joinWindow, byte(side)}, rest[:kn]...), t...), rest[kn:]...)
+			if err := j.store.Delete(row); err != nil {
+				return err
+			}
+			if err := j.store.Delete(k); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// ---- tables ----
+
+func tableKey(side int, key []byte) []byte {
+	return append([]byte{joinTable, byte(side)}, key...)
+}
+
+// getTableRow reads side's current row for key (nil when absent).
+func (j *join) getTableRow(side int, key []byte) ([]any, error) {
+	v, ok, err := j.store.Get(tableKey(side, key))
+	if err != nil || !ok {
+		return nil, err
+	}
+	vals, err := decodeValues(v, j.sideSpec(side).Schema.NumFields())
+	if err != nil {
+		return nil, fmt.Errorf("corrupt table state: %w", err)
+	}
+	return vals, nil
+}
+
+// streamTableProbe joins a stream row to the table's current row.
+func (j *join) streamTableProbe(row []any) error {
+	t, ok := j.rowTime(0, row)
+	if !ok {
+		j.tc.metrics().DroppedNulls.Add(1)
+		return nil
+	}
+	j.advance(t)
+	key, ok := j.keyOf(0, row)
+	if !ok {
+		j.tc.metrics().DroppedNulls.Add(1)
+		return nil
+	}
+	r, err := j.getTableRow(1, key)
+	if err != nil {
+		return err
+	}
+	switch {
+	case r != nil:
+		j.appendRow(Insert, row[j.spec.Left.KeyCol], row, r, t)
+	case j.spec.Type == JoinLeft:
+		j.appendPadded(0, row, t)
+	}
+	return nil
+}
+
+// tableUpdate applies a change of a table side. For a table-table join
+// (emit) it emits the change of the joined row: the old result is the
+// side's old row joined with the other side's row, the new result its new
+// row joined with it.
+func (j *join) tableUpdate(side int, kind ChangeKind, row []any, emit bool) error {
+	if kind == UpdateBefore {
+		return nil // the UpdateAfter that follows carries the new row
+	}
+	t, _ := j.rowTime(side, row)
+	j.advance(t)
+	key, ok := j.keyOf(side, row)
+	if !ok {
+		j.tc.metrics().DroppedNulls.Add(1)
+		return nil
+	}
+	key = append([]byte(nil), key...)
+	old, err := j.getTableRow(side, key)
+	if err != nil {
+		return err
+	}
+	var cur []any
+	if kind == Delete {
+		if old == nil {
+			// A tombstone for a key the table never had changes nothing.
+			j.tc.metrics().DroppedNulls.Add(1)
+			return nil
+		}
+		if err := j.store.Delete(tableKey(side, key)); err != nil {
+			return err
+		}
+	} else {
+		cur = row
+		if err := j.store.Put(tableKey(side, key), encodeRow(row)); err != nil {
+			return err
+		}
+	}
+	if !emit {
+		return nil
+	}
+	other, err := j.getTableRow(1-side, key)
+	if err != nil {
+		return err
+	}
+	result := func(this []any) (l, r []any, ok bool) {
+		l, r = this, other
+		if side == 1 {
+			l, r = other, this
+		}
+		switch j.spec.Type {
+		case JoinInner:
+			ok = l != nil && r != nil
+		case JoinLeft:
+			ok = l != nil
+		case JoinRight:
+			ok = r != nil
+		case JoinOuter:
+			ok = l != nil || r != nil
+		}
+		return l, r, ok
+	}
+	rt := t
+	if other != nil {
+		if ot, ok := j.rowTime(1-side, other); ok {
+			rt = max(rt, ot)
+		}
+	}
+	keyVal := row[j.sideSpec(side).KeyCol]
+	ol, or, hadOld := result(old)
+	nl, nr, hasNew := result(cur)
+	switch {
+	case hadOld && hasNew:
+		j.appendRow(UpdateBefore, keyVal, ol, or, rt)
+		j.appendRow(UpdateAfter, keyVal, nl, nr, rt)
+	case hasNew:
+		j.appendRow(Insert, keyVal, nl, nr, rt)
+	case hadOld:
+		j.appendRow(Delete, keyVal, ol, or, rt)
+	}
+	return nil
+}
+
+// ---- output ----
+
+// appendPadded appends a result for a row of side alone.
+func (j *join) appendPadded(side int, row []any, t int64) {
+	key := row[j.sideSpec(side).KeyCol]
+	if side == 0 {
+		j.appendRow(Insert, key, row, nil, t)
+	} else {
+		j.appendRow(Insert, key, nil, row, t)
+	}
+}
+
+// appendRow appends an output row; a nil side is all NULLs.
+func (j *join) appendRow(kind ChangeKind, key any, l, r []any, t int64) {
+	c := 0
+	app := func(v any) {
+		if err := expr.AppendValue(j.bld[c], v); err != nil {
+			// The values come from arrays of the declared types, so this
+			// cannot fail short of a bug; keep the columns aligned.
+			j.bld[c].AppendNull()
+			j.tc.recordError(&j.tc.metrics().EvalErrors, fmt.Errorf("join %s: column %s: %w", j.spec.Name, j.schema.Field(c).Name, err))
+		}
+		c++
+	}
+	app(key)
+	for _, side := range [2]struct {
+		vals []any
+		n    int
+	}{{l, j.spec.Left.Schema.NumFields()}, {r, j.spec.Right.Schema.NumFields()}} {
+		for i := 0; i < side.n; i++ {
+			if side.vals == nil {
+				j.bld[c].AppendNull()
+				c++
+			} else {
+				app(side.vals[i])
+			}
+		}
+	}
+	app(expr.Timestamp(t))
+	j.kinds = append(j.kinds, kind)
+}
+
+// emit pushes the rows appended since the last emit as one batch.
+func (j *join) emit(ctx context.Context) error {
+	if len(j.kinds) == 0 {
+		return nil
+	}
+	cols := make([]arrow.Array, len(j.bld))
+	for i, b := range j.bld {
+		cols[i] = b.NewArray()
+	}
+	rec := array.NewRecord(j.schema, cols, int64(len(j.kinds)))
+	for _, c := range cols {
+		c.Release()
+	}
+	defer rec.Release()
+	var kinds []ChangeKind
+	for _, k := range j.kinds {
+		if k != Insert {
+			kinds = append([]ChangeKind(nil), j.kinds...)
+			break
+		}
+	}
+	j.kinds = j.kinds[:0]
+	return j.next.Push(ctx, Batch{Rec: rec, Kinds: kinds})
+}
+
+// encodeRow encodes a row's values for state.
+func encodeRow(row []any) []byte {
+	var b []byte
+	for _, v := range row {
+		b = agg.AppendValue(b, v)
+	}
+	return b
+}
