@@ -364,6 +364,13 @@ func newStageTask(tc *exec.TaskContext, input exec.SourceSpec, ops []any, joins 
 	return exec.NewMultiTask(tc, inputs, batchSize), nil
 }
 
+// joinExtraPolls and joinPollWait bound how long a join stage's cycle
+// gathers more fetches after its first one (see stage.cycle).
+const (
+	joinExtraPolls = 8
+	joinPollWait   = 20 * time.Millisecond
+)
+
 // batchSize is the number of records decoded into one Arrow batch.
 const batchSize = 1024
 
@@ -456,7 +463,7 @@ func (s *stage) cycle(pollCtx context.Context) (int, error) {
 	// interleave them by time.
 	n := 0
 	work := map[int32][][]*kgo.Record{}
-	fetches.EachPartition(func(fp kgo.FetchTopicPartition) {
+	collect := func(fp kgo.FetchTopicPartition) {
 		i := s.inputIndex(fp.Topic)
 		if len(fp.Records) == 0 || i < 0 || s.tasks[fp.Partition] == nil {
 			return
@@ -469,7 +476,24 @@ func (s *stage) cycle(pollCtx context.Context) (int, error) {
 		n += len(fp.Records)
 		s.pos[fp.Partition][i] = fp.Records[len(fp.Records)-1].Offset + 1
 		recs[i] = append(recs[i], fp.Records...)
-	})
+	}
+	fetches.EachPartition(collect)
+	if n > 0 && len(s.topics) > 1 {
+		// A join orders its inputs by time only within what it is handed
+		// (exec.Task.ProcessInputs). One poll may bring one topic's
+		// fetch before the other's, so gather what else is buffered or
+		// arrives at once before processing, as Kafka Streams waits for
+		// data on all of a task's partitions.
+		for extra := 0; extra < joinExtraPolls; extra++ {
+			waitCtx, cancel := context.WithTimeout(ctx, joinPollWait)
+			more := s.consumer.PollFetches(waitCtx)
+			cancel()
+			if more.IsClientClosed() || more.NumRecords() == 0 {
+				break
+			}
+			more.EachPartition(collect)
+		}
+	}
 	if n == 0 {
 		return 0, nil
 	}

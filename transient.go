@@ -33,6 +33,11 @@ func (e *Engine) query(ctx context.Context, st *sql.Query, props map[string]stri
 		// A pull query reads what is there now, from the beginning.
 		props = mergeProps(props, map[string]string{propOffsetReset: "earliest"})
 	}
+	if len(plan.Joins) > 0 {
+		return nil, sql.Errorf(sql.CodeFeatureNotSupported, st.Position(),
+			"a push query over a JOIN is not supported yet").
+			WithHint("create the join with CREATE STREAM|TABLE ... AS SELECT and query its result with EMIT CHANGES")
+	}
 	if len(plan.Pre) > 0 {
 		return nil, sql.Errorf(sql.CodeFeatureNotSupported, st.Position(),
 			"a push query that needs a repartition (grouping or joining by a non-key column) is not supported yet").

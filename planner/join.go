@@ -87,6 +87,7 @@ type joinQuery struct {
 	cols    []OutCol // V
 	rowkey  int      // index of the synthetic ROWKEY in V, or -1
 	rowtime int      // index of the result's ROWTIME in V (hidden)
+	joinKey int      // index of the last join's key in V (hidden)
 	where   expr.Node
 	items   []boundItem
 	keyItem int // persistent: the item that is the result key
@@ -226,9 +227,11 @@ func bindJoin(cat Catalog, q *sql.Select, mode queryMode, sinkName string) (*joi
 		s.base = len(jq.cols)
 		jq.cols = append(jq.cols, s.scan.Cols...)
 	}
-	// The result's time: hidden from stars and from ON clauses.
+	// The result's time and key: hidden, never resolved by name.
 	jq.rowtime = len(jq.cols)
 	jq.cols = append(jq.cols, OutCol{Name: colRowtime, Type: expr.TimestampType, Pseudo: true, Hidden: true})
+	jq.joinKey = len(jq.cols)
+	jq.cols = append(jq.cols, OutCol{Name: "$JOINKEY", Hidden: true})
 	sc := &scope{cols: jq.cols, join: &joinScope{jq: jq}}
 	b := &binder{cat: cat, sc: sc}
 	for _, st := range jq.steps {
@@ -330,13 +333,23 @@ func (jq *joinQuery) checkSources() error {
 			return sql.Errorf(sql.CodeFeatureNotSupported, jq.q.At, "Can not join windowed source to non-windowed source.\n%s\n%s", desc(a), desc(b))
 		}
 	}
-	l, r := jq.srcs[0].src.Window.Type, jq.srcs[1].src.Window.Type
+	lw, rw := jq.srcs[0].src.Window, jq.srcs[1].src.Window
+	l, r := lw.Type, rw.Type
 	if (l == "SESSION") != (r == "SESSION") {
 		return sql.Errorf(sql.CodeFeatureNotSupported, jq.q.At, "Incompatible windowed sources.\nLeft source: %s\nRight source: %s\n"+
 			"Session windowed sources can only be joined to other session windowed sources, and may still not result in expected behaviour as session bounds must be an exact match for the join to work\n"+
 			"Hopping and tumbling windowed sources can only be joined to other hopping and tumbling windowed sources", l, r)
 	}
-	return nil
+	if lw.Size != rw.Size {
+		// Windowed keys of different sizes serialize differently, so
+		// ksqlDB would have to re-key one side.
+		return sql.Errorf(sql.CodeFeatureNotSupported, jq.q.At,
+			"Implicit repartitioning of windowed sources is not supported. See https://github.com/confluentinc/ksql/issues/4385.")
+	}
+	// Matching windowed sources join on key and window bounds; the join
+	// operator keys on one column, so this is not supported yet.
+	return sql.Errorf(sql.CodeFeatureNotSupported, jq.q.At, "joins of windowed sources are not supported yet").
+		WithHint("join the sources before windowing them, or join non-windowed copies")
 }
 
 // bindOn binds and checks the ON clause of st.
@@ -616,7 +629,7 @@ func (jq *joinQuery) bindItems(b *binder, mode queryMode, sinkName string) error
 		default:
 			if id, ok := it.Expr.(*sql.Ident); ok {
 				bi.name = id.Name
-				if c, ok := n.(*expr.Col); ok && common[id.Name] > 1 && jq.srcOf(c.Index) >= 0 {
+				if c := baseCol(n); c != nil && common[id.Name] > 1 && jq.srcOf(c.Index) >= 0 {
 					bi.name = jq.srcs[jq.srcOf(c.Index)].alias + "_" + id.Name
 				}
 			} else {
@@ -658,13 +671,20 @@ func (jq *joinQuery) bindItems(b *binder, mode queryMode, sinkName string) error
 	return nil
 }
 
-// orderKey picks the result key among the items (the first that is a
-// viable key column), moves it first and checks ksqlDB's key rules.
+// orderKey picks the result key among the items, moves it first and
+// checks ksqlDB's key rules. The key is the first item that is the left
+// join expression's column, else the first that is the right one's (or
+// ROWKEY when the key is synthetic).
 func (jq *joinQuery) orderKey(items []boundItem, sinkName string) ([]boundItem, error) {
 	key := -1
-	for i, it := range items {
-		if it.keyOf >= 0 {
-			key = i
+	for _, want := range jq.viableKeys() {
+		for i, it := range items {
+			if it.keyOf == want {
+				key = i
+				break
+			}
+		}
+		if key >= 0 {
 			break
 		}
 	}
@@ -709,6 +729,10 @@ func (jq *joinQuery) orderKey(items []boundItem, sinkName string) ([]boundItem, 
 			WithHint("keep one; to also copy the key into the value use AS_VALUE(...)")
 	}
 	out := []boundItem{items[key]}
+	// The key column holds the join key, which for a row with no left side
+	// is the right side's key: read it from the join output, not from the
+	// source column.
+	out[0].node = &expr.Col{Index: jq.joinKey, Name: out[0].name, Type: out[0].node.DataType()}
 	out[0].role = sql.ColKey
 	if jq.srcs[0].src.Kind == sql.KindTable {
 		out[0].role = sql.ColPrimaryKey
@@ -866,6 +890,7 @@ func (jq *joinQuery) lowerJoin(queryID string, timeItem int) (*Plan, error) {
 		mapping[jq.rowkey] = 0
 	}
 	mapping[jq.rowtime] = leftTime
+	mapping[jq.joinKey] = 0
 	remapped := func(n expr.Node) (expr.Node, error) {
 		var bad string
 		out := mapCols(n, func(c *expr.Col) expr.Node {
@@ -1174,4 +1199,21 @@ func planQueryJoin(cat Catalog, q *sql.Select) (*Plan, error) {
 	plan.Emit = q.Emit
 	plan.Explain = Explain(plan)
 	return plan, nil
+}
+
+// baseCol returns the column a bound column reference reads: the column
+// itself, or the column under the EPOCH_MILLIS conversion of a time pseudo
+// column. It returns nil for other expressions.
+func baseCol(n expr.Node) *expr.Col {
+	switch n := n.(type) {
+	case *expr.Col:
+		return n
+	case *expr.Call:
+		if len(n.Args) == 1 {
+			if c, ok := n.Args[0].(*expr.Col); ok && isTimePseudo(n) {
+				return c
+			}
+		}
+	}
+	return nil
 }
