@@ -343,17 +343,33 @@ func checkFormatSchema(name, kf string, keyCols []Column, vf string, valCols []C
 }
 
 func checkSide(side, f string, cols []Column, at sql.Pos) error {
+	var err *sql.Error
 	if f == codec.Kafka && len(cols) > 1 {
-		return sql.Errorf(sql.CodeFeatureNotSupported, at,
-			"%s format does not support schema. The 'KAFKA' format only supports a single field. Got: %s", side, columnList(cols)).
+		err = sql.Errorf(sql.CodeFeatureNotSupported, at,
+			"The 'KAFKA' format only supports a single field. Got: %s", columnList(cols)).
 			WithHint("use a format that holds several columns, such as JSON or DELIMITED")
 	}
 	for _, c := range cols {
-		if err := checkTypeInFormat(f, c, c.Type, at); err != nil {
-			return err
+		if err != nil {
+			break
+		}
+		if e := checkTypeInFormat(f, c, c.Type, at); e != nil {
+			var ok bool
+			if err, ok = e.(*sql.Error); !ok {
+				return e
+			}
 		}
 	}
-	return nil
+	if err == nil {
+		return nil
+	}
+	if f == codec.Kafka || f == codec.Delimited {
+		// ksqlDB reports the schema the format rejected, then the reason.
+		// Neither format has serde features (they never wrap a column).
+		err.Msg = fmt.Sprintf("%s format does not support schema.\nformat: %s\nschema: Persistence{columns=%s, features=[]}\nreason: %s",
+			side, f, columnList(cols), err.Msg)
+	}
+	return err
 }
 
 func checkTypeInFormat(f string, c Column, t *sql.Type, at sql.Pos) error {

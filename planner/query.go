@@ -32,6 +32,8 @@ type selectPlan struct {
 	source *Source
 	// out are the visible output columns of root, in order.
 	out []OutCol
+	// partition is the bound PARTITION BY clause, nil without one.
+	partition *partitionBy
 }
 
 // PlanQuery plans a transient query: a push query (EMIT CHANGES) over a
@@ -187,10 +189,21 @@ func createAsSink(st *sql.CreateSource, w withProps, in *Source, out []OutCol, q
 	if err != nil {
 		return nil, err
 	}
+	keyless := len(sink.KeyColumns()) == 0
+	if keyless && st.Kind == sql.KindStream && w.has(withKeyFormat) {
+		// A result without key columns (PARTITION BY NULL, or a key-less
+		// source) has nothing to write with a key format.
+		return nil, sql.Errorf(sql.CodeInvalidParameter, kAt, "Key format specified for stream without key columns").
+			WithHint("remove KEY_FORMAT from the WITH clause")
+	}
 	if kf == "" {
 		kf = in.KeyFormat.Name
-		if kf == codec.None && len(sink.KeyColumns()) > 0 {
+		switch {
+		case kf == codec.None && !keyless:
 			kf = props.defaultKeyFormat()
+		case keyless && len(in.KeyColumns()) > 0:
+			// The query dropped the source's key (PARTITION BY NULL).
+			kf = codec.None
 		}
 	}
 	if vf == "" {
@@ -340,8 +353,12 @@ func bindSelect(cat Catalog, q *sql.Select, mode queryMode, sinkName string) (*s
 		}
 		root = &Filter{Input: root, Pred: p}
 	}
+	pb, err := bindPartitionBy(b, q, scan)
+	if err != nil {
+		return nil, err
+	}
 	sc.clause = "SELECT"
-	items, err := bindItems(b, q, scan, mode, sinkName)
+	items, err := bindItems(b, q, scan, mode, sinkName, pb)
 	if err != nil {
 		return nil, err
 	}
@@ -350,7 +367,7 @@ func bindSelect(cat Catalog, q *sql.Select, mode queryMode, sinkName string) (*s
 		proj.Exprs = append(proj.Exprs, it.node)
 		proj.Cols = append(proj.Cols, OutCol{Name: it.name, Type: it.node.DataType(), Role: it.role})
 	}
-	return &selectPlan{root: proj, scan: scan, source: src, out: proj.Cols}, nil
+	return &selectPlan{root: proj, scan: scan, source: src, out: proj.Cols, partition: pb}, nil
 }
 
 func rejectUnsupported(q *sql.Select) error {
@@ -369,9 +386,6 @@ func rejectUnsupported(q *sql.Select) error {
 	}
 	if len(q.GroupBy) > 0 {
 		return notYet(q.GroupBy[0].Position(), "GROUP BY")
-	}
-	if len(q.PartitionBy) > 0 {
-		return notYet(q.PartitionBy[0].Position(), "PARTITION BY")
 	}
 	if q.Having != nil {
 		return notYet(q.Having.Position(), "HAVING")
@@ -392,8 +406,10 @@ type boundItem struct {
 }
 
 // bindItems binds the select list: stars expanded, names given, key
-// columns recognised, and ksqlDB's projection rules checked.
-func bindItems(b *binder, q *sql.Select, scan *Scan, mode queryMode, sinkName string) ([]boundItem, error) {
+// columns recognised, and ksqlDB's projection rules checked. With a
+// PARTITION BY clause (pb), the key columns are the items that compute its
+// expressions instead of the source's key columns.
+func bindItems(b *binder, q *sql.Select, scan *Scan, mode queryMode, sinkName string, pb *partitionBy) ([]boundItem, error) {
 	var items []boundItem
 	used := map[string]bool{}
 	for _, c := range scan.Cols {
@@ -414,6 +430,10 @@ func bindItems(b *binder, q *sql.Select, scan *Scan, mode queryMode, sinkName st
 		if it.Star {
 			if it.Qualifier != "" && !b.qualifies(it.Qualifier) {
 				return nil, sql.Errorf(sql.CodeUndefinedTable, it.At, "'%s' is not a valid stream/table name or alias", it.Qualifier)
+			}
+			if pb != nil {
+				items = append(items, pb.starItems(scan, it.At)...)
+				continue
 			}
 			// * is key columns, then WINDOWSTART/WINDOWEND of windowed
 			// sources, then value and header columns; never the other
@@ -449,7 +469,11 @@ func bindItems(b *binder, q *sql.Select, scan *Scan, mode queryMode, sinkName st
 			return nil, err
 		}
 		bi := boundItem{node: n, at: it.At, role: sql.ColValue, keyOf: -1}
-		if c, ok := n.(*expr.Col); ok {
+		if pb != nil {
+			if k := pb.keyOf(n); k >= 0 {
+				bi.role, bi.keyOf = sql.ColKey, k
+			}
+		} else if c, ok := n.(*expr.Col); ok {
 			if r := scan.Cols[c.Index].Role; r == sql.ColKey || r == sql.ColPrimaryKey {
 				bi.role, bi.keyOf = r, c.Index
 			}
@@ -495,7 +519,8 @@ func bindItems(b *binder, q *sql.Select, scan *Scan, mode queryMode, sinkName st
 	if mode == modeTransient {
 		return items, nil
 	}
-	return orderPersistent(items, scan, sinkName)
+	keys, what := requiredKeys(scan, pb)
+	return orderPersistent(items, keys, what, sinkName)
 }
 
 func nameTaken(items []boundItem, name string) bool {
@@ -521,21 +546,17 @@ func derivedName(e sql.Expr) string {
 }
 
 // orderPersistent applies the key rules of a persistent projection: every
-// source key column appears exactly once, key columns go first (in source
-// key order), and there is at least one value column.
-func orderPersistent(items []boundItem, scan *Scan, sinkName string) ([]boundItem, error) {
-	var keyIdx []int
-	for i, c := range scan.Cols {
-		if c.Role == sql.ColKey || c.Role == sql.ColPrimaryKey {
-			keyIdx = append(keyIdx, i)
-		}
-	}
-	var keys, values []boundItem
-	for _, k := range keyIdx {
+// required key (a source key column, or a PARTITION BY expression; what
+// names them in messages) is selected exactly once, key columns go first
+// (in the order of keys), and there is at least one value column.
+func orderPersistent(items []boundItem, keys []requiredKey, what, sinkName string) ([]boundItem, error) {
+	var selected, values []boundItem
+	var missing []string
+	for _, k := range keys {
 		var names []string
 		var first *boundItem
 		for i := range items {
-			if items[i].keyOf == k {
+			if items[i].keyOf == k.id {
 				names = append(names, items[i].name)
 				if first == nil {
 					first = &items[i]
@@ -546,33 +567,19 @@ func orderPersistent(items []boundItem, scan *Scan, sinkName string) ([]boundIte
 			sort.Strings(names)
 			return nil, sql.Errorf(sql.CodeDuplicateColumn, first.at,
 				"The projection contains a key column (`%s`) more than once, aliased as: %s",
-				scan.Cols[k].Name, joinAnd(names)).
-				WithHint("keep one; to also copy the key into the value use AS_VALUE(%s) AS <name>", scan.Cols[k].Name)
+				k.name, joinAnd(names)).
+				WithHint("keep one; to also copy the key into the value use AS_VALUE(%s) AS <name>", k.text)
 		}
-		if first != nil {
-			keys = append(keys, *first)
+		if first == nil {
+			missing = append(missing, k.text)
+			continue
 		}
+		selected = append(selected, *first)
 	}
-	if len(keys) < len(keyIdx) {
-		var missing []string
-		for _, k := range keyIdx {
-			found := false
-			for _, it := range keys {
-				if it.keyOf == k {
-					found = true
-				}
-			}
-			if !found {
-				missing = append(missing, scan.Cols[k].Name)
-			}
-		}
-		all := make([]string, len(keyIdx))
-		for i, k := range keyIdx {
-			all[i] = scan.Cols[k].Name
-		}
-		what := "key column"
-		if len(keyIdx) > 1 {
-			what = "key columns"
+	if len(missing) > 0 {
+		all := make([]string, len(keys))
+		for i, k := range keys {
+			all[i] = k.text
 		}
 		at := sql.Pos{}
 		if len(items) > 0 {
@@ -580,7 +587,7 @@ func orderPersistent(items []boundItem, scan *Scan, sinkName string) ([]boundIte
 		}
 		return nil, sql.Errorf(sql.CodeInvalidParameter, at,
 			"The query used to build `%s` must include the %s %s in its projection (eg, SELECT %s...)",
-			sinkName, what, joinAnd(all), strings.Join(all, ", ")).
+			sinkName, plural(what, len(keys)), joinAnd(all), strings.Join(all, ", ")).
 			WithHint("Key missing from projection: add %s to the SELECT list", strings.Join(missing, ", "))
 	}
 	for _, it := range items {
@@ -593,13 +600,13 @@ func orderPersistent(items []boundItem, scan *Scan, sinkName string) ([]boundIte
 			WithHint("select at least one value column; AS_VALUE(<key>) copies a key column into the value")
 	}
 	for _, v := range values {
-		for _, k := range keys {
+		for _, k := range selected {
 			if v.name == k.name {
 				return nil, sql.Errorf(sql.CodeDuplicateColumn, v.at, "Value columns clash with key columns: %s", v.name)
 			}
 		}
 	}
-	return append(keys, values...), nil
+	return append(selected, values...), nil
 }
 
 func joinAnd(names []string) string {

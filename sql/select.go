@@ -122,6 +122,10 @@ func (p *parser) selectRest(_ bool) (*Select, error) {
 		case clGroup:
 			q.group = &body
 		case clPartition:
+			if c.hi-c.lo == 2 && p.toks[c.lo].isOp("(") && p.toks[c.lo+1].isOp(")") {
+				return nil, Errorf(CodeSyntax, p.toks[c.lo].Pos, "PARTITION BY requires at least one expression").
+					WithHint("write PARTITION BY col, or PARTITION BY NULL for a stream without a key")
+			}
 			q.partition = &body
 		case clHaving:
 			q.having = &body

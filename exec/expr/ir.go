@@ -40,8 +40,8 @@ type Lit struct {
 // time; Name is the upper-case name for EXPLAIN. Operators are functions with
 // reserved names: "+", "-", "*", "/", "%", "NEG", "=", "<>", "<", "<=", ">",
 // ">=", "AND", "OR", "NOT", "IS NULL", "IS NOT NULL", "IN", "BETWEEN",
-// "LIKE", "CASE", "CAST", "SUBSCRIPT", "FIELD", "ARRAY", "MAP", "STRUCT",
-// "CONCAT".
+// "LIKE", "CASE", "CAST", "SUBSCRIPT", "ARRAY", "MAP", "STRUCT", "CONCAT",
+// and "->F" for the dereference of struct field F.
 type Call struct {
 	Name string
 	Args []Node
@@ -116,6 +116,9 @@ func (l *Lit) String() string {
 	return fmt.Sprint(l.Value)
 }
 func (c *Call) String() string {
+	if strings.HasPrefix(c.Name, "->") && len(c.Args) == 1 {
+		return c.Args[0].String() + c.Name // a struct dereference, s->F
+	}
 	args := make([]string, len(c.Args))
 	for i, a := range c.Args {
 		args[i] = a.String()
