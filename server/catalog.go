@@ -49,7 +49,7 @@ func (c *conn) catalogRows(st *stmtInfo) (Rows, []pgType, error) {
 	}
 	if cat := c.catalog(); cat != nil {
 		for _, r := range cat.Relations() {
-			pr := pgcatalog.Relation{Name: pgName(r.Name), Table: r.Table, Topic: r.Topic}
+			pr := pgcatalog.Relation{Name: pgName(r.Name), Table: r.Table, Topic: r.Topic, Definition: r.SQL}
 			for _, col := range r.Columns {
 				t := pgTypeOf(col.Type)
 				pr.Columns = append(pr.Columns, pgcatalog.Column{Name: pgName(col.Name), TypeOID: t.OID, Typmod: t.Typmod, Key: col.Key})
@@ -57,7 +57,13 @@ func (c *conn) catalogRows(st *stmtInfo) (Rows, []pgType, error) {
 			pc.Relations = append(pc.Relations, pr)
 		}
 		for _, f := range cat.Functions() {
-			pc.Functions = append(pc.Functions, pgcatalog.Function{Name: f.Name, Category: f.Category})
+			pf := pgcatalog.Function{Name: f.Name, Category: f.Category, Description: f.Description}
+			for _, s := range f.Signatures {
+				if sig, ok := parseSignature(s); ok {
+					pf.Signatures = append(pf.Signatures, sig)
+				}
+			}
+			pc.Functions = append(pc.Functions, pf)
 		}
 	}
 	res, err := pgcatalog.Eval(st.toks, pc)

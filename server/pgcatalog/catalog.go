@@ -1,6 +1,7 @@
 package pgcatalog
 
 import (
+	"strconv"
 	"strings"
 
 	"github.com/sluicedb/sluice/sql"
@@ -31,6 +32,16 @@ const (
 	OIDRegclass    = 2205
 	OIDRegtype     = 2206
 	OIDJSONB       = 3802
+	// Pseudo-types, for the signatures of polymorphic functions.
+	OIDAny         = 2276 // "any": an argument of any type (ksqlDB's ANY, lambdas)
+	OIDAnyArray    = 2277 // ARRAY<T>
+	OIDAnyElement  = 2283 // T, and results computed from the arguments
+	OIDBoolArray   = 1000
+	OIDByteaArray  = 1001
+	OIDInt4Array   = 1007
+	OIDInt8Array   = 1016
+	OIDFloat8Array = 1022
+	OIDNumArray    = 1231
 )
 
 // Fixed object ids.
@@ -41,7 +52,10 @@ const (
 	ownerOID    = 10
 	databaseOID = 16383
 	relOIDBase  = 16384 // relation i has oid relOIDBase+i
-	procOIDBase = 50000 // function i has oid procOIDBase+i
+	procOIDBase = 50000 // overload i (see Catalog.procs) has oid procOIDBase+i
+	// langInternal is pg_language's "internal" (its oid in Postgres):
+	// sluice's functions are built in, as Postgres' internal ones are.
+	langInternal = 12
 )
 
 // Relation is a stream or table to show.
@@ -53,6 +67,9 @@ type Relation struct {
 	Table   bool
 	Topic   string
 	Columns []Column
+	// Definition is the statement that created the relation; it is what
+	// pg_get_viewdef answers (\d+ shows it as "View definition").
+	Definition string
 }
 
 // Column is a relation's column.
@@ -65,8 +82,22 @@ type Column struct {
 
 // Function is a function of the engine's library.
 type Function struct {
-	Name     string
-	Category string
+	Name        string
+	Category    string
+	Description string
+	// Signatures are the overloads; each is one pg_proc row, as each
+	// overload is in Postgres.
+	Signatures []Signature
+}
+
+// Signature is one overload of a function, in Postgres types.
+type Signature struct {
+	Args []uint32 // argument type OIDs
+	// Variadic: the last argument repeats; Args ends with its array type
+	// (text[] for STRING..., anyarray for T...), as Postgres declares
+	// VARIADIC parameters.
+	Variadic bool
+	Result   uint32
 }
 
 // Catalog is what the virtual pg_catalog and information_schema describe.
@@ -82,6 +113,66 @@ type Catalog struct {
 	Setting func(name string) (string, bool)
 	// Settings lists every setting (name, value) for pg_settings.
 	Settings func() [][2]string
+
+	procList []proc // built on first use by procs
+}
+
+// proc is a pg_proc row: one overload of a function.
+type proc struct {
+	fn  *Function
+	sig *Signature // nil for a function without known signatures
+}
+
+// procs lists the pg_proc rows; row i has oid procOIDBase+i.
+func (c *Catalog) procs() []proc {
+	if c.procList != nil {
+		return c.procList
+	}
+	c.procList = []proc{}
+	for i := range c.Functions {
+		f := &c.Functions[i]
+		if len(f.Signatures) == 0 {
+			c.procList = append(c.procList, proc{fn: f})
+		}
+		for j := range f.Signatures {
+			c.procList = append(c.procList, proc{fn: f, sig: &f.Signatures[j]})
+		}
+	}
+	return c.procList
+}
+
+// procByOID finds a pg_proc row.
+func (c *Catalog) procByOID(v any) (proc, bool) {
+	n, ok := toInt(v)
+	if !ok {
+		return proc{}, false
+	}
+	ps := c.procs()
+	if i := n - procOIDBase; i >= 0 && i < int64(len(ps)) {
+		return ps[i], true
+	}
+	return proc{}, false
+}
+
+// relationByOID finds a relation by its oid, or by its name when v is a
+// string (pg_get_viewdef takes either).
+func (c *Catalog) relationByOID(v any) (*Relation, bool) {
+	if name, ok := v.(string); ok {
+		for i, r := range c.Relations {
+			if r.Name == name {
+				return &c.Relations[i], true
+			}
+		}
+		return nil, false
+	}
+	n, ok := toInt(v)
+	if !ok {
+		return nil, false
+	}
+	if i := n - relOIDBase; i >= 0 && i < int64(len(c.Relations)) {
+		return &c.Relations[i], true
+	}
+	return nil, false
 }
 
 // Eval answers a SELECT over the virtual catalogs. toks are the statement's
@@ -158,6 +249,31 @@ var types = []typeRow{
 	{OIDRegclass, "regclass", "regclass", 4, "N", 0, 2210},
 	{OIDRegtype, "regtype", "regtype", 4, "N", 0, 2211},
 	{OIDJSONB, "jsonb", "jsonb", -1, "U", 0, 3807},
+	// Array types of the scalars function signatures use.
+	{OIDBoolArray, "_bool", "boolean[]", -1, "A", OIDBool, 0},
+	{OIDByteaArray, "_bytea", "bytea[]", -1, "A", OIDBytea, 0},
+	{OIDInt4Array, "_int4", "integer[]", -1, "A", OIDInt4, 0},
+	{OIDInt8Array, "_int8", "bigint[]", -1, "A", OIDInt8, 0},
+	{OIDFloat8Array, "_float8", "double precision[]", -1, "A", OIDFloat8, 0},
+	{OIDNumArray, "_numeric", "numeric[]", -1, "A", OIDNumeric, 0},
+	{1182, "_date", "date[]", -1, "A", OIDDate, 0},
+	{1183, "_time", "time without time zone[]", -1, "A", OIDTime, 0},
+	{1115, "_timestamp", "timestamp without time zone[]", -1, "A", OIDTimestamp, 0},
+	{199, "_json", "json[]", -1, "A", OIDJSON, 0},
+	// Pseudo-types (category P): polymorphic arguments and results.
+	{OIDAny, "any", `"any"`, 4, "P", 0, 0},
+	{OIDAnyArray, "anyarray", "anyarray", -1, "P", 0, 0},
+	{OIDAnyElement, "anyelement", "anyelement", 4, "P", 0, 0},
+}
+
+// ArrayOf returns the array type of a type, or 0 when the catalog has
+// none.
+func ArrayOf(oid uint32) uint32 {
+	t, ok := typeByOID(oid)
+	if !ok {
+		return 0
+	}
+	return t.array
 }
 
 func typeByOID(oid uint32) (typeRow, bool) {
@@ -249,12 +365,19 @@ var (
 	}
 	pgProcCols = []col{
 		{"oid", OIDOID}, {"proname", OIDName}, {"pronamespace", OIDOID}, {"proowner", OIDOID},
-		{"prolang", OIDOID}, {"prokind", OIDChar}, {"prosecdef", OIDBool}, {"proisstrict", OIDBool},
-		{"proretset", OIDBool}, {"provolatile", OIDChar}, {"pronargs", OIDInt2},
+		{"prolang", OIDOID}, {"procost", OIDFloat4}, {"prorows", OIDFloat4}, {"provariadic", OIDOID},
+		{"prosupport", OIDRegproc}, {"prokind", OIDChar}, {"prosecdef", OIDBool},
+		{"proleakproof", OIDBool}, {"proisstrict", OIDBool}, {"proretset", OIDBool},
+		{"provolatile", OIDChar}, {"proparallel", OIDChar}, {"pronargs", OIDInt2},
 		{"pronargdefaults", OIDInt2}, {"prorettype", OIDOID}, {"proargtypes", OIDText},
 		{"proallargtypes", OIDTextArray}, {"proargmodes", OIDTextArray},
-		{"proargnames", OIDTextArray}, {"prosrc", OIDText}, {"proacl", OIDTextArray},
+		{"proargnames", OIDTextArray}, {"proargdefaults", OIDText}, {"protrftypes", OIDTextArray},
+		{"prosrc", OIDText}, {"probin", OIDText}, {"prosqlbody", OIDText}, {"proconfig", OIDTextArray},
+		{"proacl", OIDTextArray},
 	}
+	pgLanguageCols = []col{{"oid", OIDOID}, {"lanname", OIDName}, {"lanowner", OIDOID}, {"lanispl", OIDBool},
+		{"lanpltrusted", OIDBool}, {"lanplcallfoid", OIDOID}, {"laninline", OIDOID}, {"lanvalidator", OIDOID},
+		{"lanacl", OIDTextArray}}
 	pgDatabaseCols = []col{
 		{"oid", OIDOID}, {"datname", OIDName}, {"datdba", OIDOID}, {"encoding", OIDInt4},
 		{"datlocprovider", OIDChar}, {"datistemplate", OIDBool}, {"datallowconn", OIDBool},
@@ -327,7 +450,7 @@ var emptyCatalogs = map[string]bool{
 	"pg_extension": true, "pg_event_trigger": true, "pg_depend": true, "pg_sequence": true,
 	"pg_partitioned_table": true, "pg_auth_members": true, "pg_opclass": true, "pg_operator": true,
 	"pg_cast": true, "pg_conversion": true, "pg_enum": true, "pg_range": true, "pg_aggregate": true,
-	"pg_language": true, "pg_tablespace": true, "pg_default_acl": true, "pg_init_privs": true,
+	"pg_tablespace": true, "pg_default_acl": true, "pg_init_privs": true,
 	"pg_seclabel": true, "pg_stat_activity": true, "pg_locks": true, "pg_matviews": true,
 	"pg_indexes": true, "pg_sequences": true, "pg_statistic_ext_data": true, "pg_ts_config": true,
 	"pg_ts_dict": true, "pg_ts_parser": true, "pg_ts_template": true, "pg_user_mapping": true,
@@ -394,6 +517,9 @@ func (c *Catalog) table(schema, name string) (*table, bool) {
 		t := newTable(pgTypeCols)
 		for _, tr := range types {
 			typtype := "b"
+			if tr.category == "P" {
+				typtype = "p"
+			}
 			t.row(map[string]any{
 				"oid": int64(tr.oid), "typname": tr.name, "typnamespace": int64(nsPgCatalog),
 				"typowner": int64(ownerOID), "typlen": tr.length, "typbyval": tr.length > 0 && tr.length <= 8,
@@ -406,15 +532,49 @@ func (c *Catalog) table(schema, name string) (*table, bool) {
 		return t, true
 	case "pg_proc":
 		t := newTable(pgProcCols)
-		for i, f := range c.Functions {
-			t.row(map[string]any{
-				"oid": int64(procOIDBase + i), "proname": strings.ToLower(f.Name), "pronamespace": int64(nsPublic),
-				"proowner": int64(ownerOID), "prolang": int64(12), "prokind": "f", "prosecdef": false,
-				"proisstrict": false, "proretset": false, "provolatile": "i", "pronargs": int64(0),
-				"pronargdefaults": int64(0), "prorettype": int64(0), "proargtypes": "",
-				"prosrc": f.Name,
-			})
+		for i, p := range c.procs() {
+			vals := map[string]any{
+				"oid": int64(procOIDBase + i), "proname": strings.ToLower(p.fn.Name), "pronamespace": int64(nsPublic),
+				"proowner": int64(ownerOID), "prolang": int64(langInternal), "procost": float64(1),
+				"prorows": float64(0), "provariadic": int64(0), "prosupport": int64(0), "prokind": "f",
+				"prosecdef": false, "proleakproof": false, "proisstrict": false, "proretset": false,
+				// sluice does not record which functions are deterministic;
+				// volatile is Postgres' default and promises nothing.
+				"provolatile": "v", "proparallel": "s", "pronargs": int64(0), "pronargdefaults": int64(0),
+				"prorettype": int64(0), "proargtypes": "", "prosrc": p.fn.Name,
+			}
+			if sig := p.sig; sig != nil {
+				vals["pronargs"] = int64(len(sig.Args))
+				vals["prorettype"] = int64(sig.Result)
+				oids := make([]string, len(sig.Args))
+				for j, a := range sig.Args {
+					oids[j] = strconv.FormatUint(uint64(a), 10)
+				}
+				// oidvector's text form: space-separated oids.
+				vals["proargtypes"] = strings.Join(oids, " ")
+				if sig.Variadic && len(sig.Args) > 0 {
+					vals["provariadic"] = int64(variadicElem(sig.Args[len(sig.Args)-1]))
+					modes := make([]any, len(sig.Args))
+					for j := range modes {
+						modes[j] = "i"
+					}
+					modes[len(modes)-1] = "v"
+					vals["proargmodes"] = modes
+					all := make([]any, len(sig.Args))
+					for j, a := range sig.Args {
+						all[j] = int64(a)
+					}
+					vals["proallargtypes"] = all
+				}
+			}
+			t.row(vals)
 		}
+		return t, true
+	case "pg_language":
+		t := newTable(pgLanguageCols)
+		t.row(map[string]any{"oid": int64(langInternal), "lanname": "internal", "lanowner": int64(ownerOID),
+			"lanispl": false, "lanpltrusted": false, "lanplcallfoid": int64(0), "laninline": int64(0),
+			"lanvalidator": int64(0)})
 		return t, true
 	case "pg_database":
 		t := newTable(pgDatabaseCols)
@@ -459,7 +619,7 @@ func (c *Catalog) table(schema, name string) (*table, bool) {
 			}
 			t.row(map[string]any{"schemaname": "public", "tablename": r.Name, "viewname": r.Name,
 				"tableowner": c.User, "viewowner": c.User, "hasindexes": false, "hasrules": false,
-				"hastriggers": false, "rowsecurity": false})
+				"hastriggers": false, "rowsecurity": false, "definition": nonEmpty(r.Definition)})
 		}
 		return t, true
 	}
@@ -487,7 +647,7 @@ func (c *Catalog) infoSchema(name string) (*table, bool) {
 		for _, r := range c.Relations {
 			if !r.Table {
 				t.row(map[string]any{"table_catalog": c.Database, "table_schema": "public", "table_name": r.Name,
-					"is_updatable": "NO"})
+					"view_definition": nonEmpty(r.Definition), "is_updatable": "NO"})
 			}
 		}
 		return t, true
@@ -520,11 +680,22 @@ func (c *Catalog) infoSchema(name string) (*table, bool) {
 		return t, true
 	case "routines":
 		t := newTable(isRoutinesCols)
-		for _, f := range c.Functions {
-			n := strings.ToLower(f.Name)
-			t.row(map[string]any{"specific_catalog": c.Database, "specific_schema": "public", "specific_name": n,
+		for i, p := range c.procs() {
+			n := strings.ToLower(p.fn.Name)
+			vals := map[string]any{"specific_catalog": c.Database, "specific_schema": "public",
+				// Postgres names an overload name_oid, unique per overload.
+				"specific_name": n + "_" + strconv.Itoa(procOIDBase+i),
 				"routine_catalog": c.Database, "routine_schema": "public", "routine_name": n,
-				"routine_type": "FUNCTION"})
+				"routine_type": "FUNCTION"}
+			if p.sig != nil {
+				if tr, ok := typeByOID(p.sig.Result); ok {
+					vals["data_type"] = tr.display
+					if tr.category == "A" {
+						vals["data_type"] = "ARRAY"
+					}
+				}
+			}
+			t.row(vals)
 		}
 		return t, true
 	}
@@ -532,4 +703,27 @@ func (c *Catalog) infoSchema(name string) (*table, bool) {
 		return &table{open: true}, true
 	}
 	return nil, false
+}
+
+// variadicElem is the element type a VARIADIC parameter of type arr
+// repeats (pg_proc.provariadic).
+func variadicElem(arr uint32) uint32 {
+	switch arr {
+	case OIDAnyArray:
+		return OIDAnyElement
+	case OIDAny:
+		return OIDAny
+	}
+	if t, ok := typeByOID(arr); ok && t.elem != 0 {
+		return t.elem
+	}
+	return OIDAny
+}
+
+// nonEmpty is s, or NULL for "".
+func nonEmpty(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
 }

@@ -23,7 +23,7 @@ func funcType(name string) uint32 {
 		"pg_get_expr", "obj_description", "col_description", "shobj_description", "lower", "upper",
 		"pg_get_function_result", "pg_get_function_arguments", "pg_get_function_identity_arguments",
 		"pg_get_viewdef", "pg_get_indexdef", "pg_get_constraintdef", "pg_get_triggerdef",
-		"concat", "string_agg", "pg_get_statisticsobjdef_columns", "pg_get_partkeydef":
+		"concat", "string_agg", "pg_get_statisticsobjdef_columns", "pg_get_partkeydef", "pg_get_function_sqlbody":
 		return OIDText
 	case "pg_table_is_visible", "pg_type_is_visible", "pg_function_is_visible", "pg_collation_is_visible",
 		"pg_is_in_recovery", "has_table_privilege", "has_schema_privilege", "has_database_privilege",
@@ -74,10 +74,47 @@ func (ev *evaluator) callFunc(name string, args []any) (any, error) {
 		return db.User, nil
 	case "pg_encoding_to_char":
 		return "UTF8", nil
-	case "pg_get_expr", "obj_description", "col_description", "shobj_description", "pg_get_viewdef",
+	case "pg_get_function_result":
+		p, ok := db.procByOID(arg(0))
+		if !ok || p.sig == nil {
+			return nil, nil
+		}
+		return typeDisplay(p.sig.Result), nil
+	case "pg_get_function_arguments", "pg_get_function_identity_arguments":
+		p, ok := db.procByOID(arg(0))
+		if !ok || p.sig == nil {
+			return nil, nil
+		}
+		// ksqlDB signatures name no parameters, so there are only types,
+		// as for a Postgres function declared without argument names.
+		parts := make([]string, len(p.sig.Args))
+		for i, a := range p.sig.Args {
+			parts[i] = typeDisplay(a)
+		}
+		if p.sig.Variadic && len(parts) > 0 {
+			parts[len(parts)-1] = "VARIADIC " + parts[len(parts)-1]
+		}
+		return strings.Join(parts, ", "), nil
+	case "obj_description":
+		// Only functions have descriptions here (\df+ shows them).
+		if toText(arg(1)) != "pg_proc" {
+			return nil, nil
+		}
+		if p, ok := db.procByOID(arg(0)); ok && p.fn.Description != "" {
+			return p.fn.Description, nil
+		}
+		return nil, nil
+	case "pg_get_viewdef":
+		// A stream or table's definition is the statement that created it;
+		// for a derived one (CREATE STREAM ... AS SELECT) that includes
+		// its query, which is what a Postgres view definition shows.
+		if r, ok := db.relationByOID(arg(0)); ok && r.Definition != "" {
+			return r.Definition, nil
+		}
+		return nil, nil
+	case "pg_get_expr", "col_description", "shobj_description",
 		"pg_get_indexdef", "pg_get_constraintdef", "pg_get_triggerdef", "pg_get_statisticsobjdef_columns",
-		"pg_get_partkeydef", "pg_get_function_result", "pg_get_function_arguments",
-		"pg_get_function_identity_arguments", "pg_get_serial_sequence":
+		"pg_get_partkeydef", "pg_get_serial_sequence", "pg_get_function_sqlbody":
 		return nil, nil
 	case "format_type":
 		oid, ok := toInt(arg(0))
@@ -175,6 +212,14 @@ func (ev *evaluator) callFunc(name string, args []any) (any, error) {
 		return strconv.FormatInt(n, 10) + " bytes", nil
 	}
 	return nil, errorf("42883", "function %s does not exist", name)
+}
+
+// typeDisplay is format_type's spelling of a type without a modifier.
+func typeDisplay(oid uint32) string {
+	if t, ok := typeByOID(oid); ok {
+		return t.display
+	}
+	return "???"
 }
 
 func isSimpleIdent(s string) bool {

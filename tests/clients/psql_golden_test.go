@@ -50,6 +50,10 @@ func TestPsqlCatalogGolden(t *testing.T) {
 		{"l", `\l`},
 		{"dn", `\dn`},
 		{"df_abs", `\df abs`},
+		// Variadic, polymorphic, array and lambda signatures.
+		{"df_some", `\df (concat|coalesce|array_length|transform|json_array_contains|split)`},
+		{"dfplus_substring", `\df+ substring`},
+		{"dplus_orders", `\d+ orders`},
 		{"x_version", "\\x\nSELECT current_database(), current_schema(), current_user;"},
 	}
 	for _, c := range cases {
