@@ -684,7 +684,7 @@ func (c *Catalog) infoSchema(name string) (*table, bool) {
 			n := strings.ToLower(p.fn.Name)
 			vals := map[string]any{"specific_catalog": c.Database, "specific_schema": "public",
 				// Postgres names an overload name_oid, unique per overload.
-				"specific_name": n + "_" + strconv.Itoa(procOIDBase+i),
+				"specific_name":   n + "_" + strconv.Itoa(procOIDBase+i),
 				"routine_catalog": c.Database, "routine_schema": "public", "routine_name": n,
 				"routine_type": "FUNCTION"}
 			if p.sig != nil {
