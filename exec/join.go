@@ -302,7 +302,12 @@ func (j *join) streamRow(side int, row []any) error {
 			return err
 		}
 	}
-	if err := j.storeWindowRow(side, key, t, row); err != nil {
+	// One sequence number names the row in the window state and, if it
+	// waits unmatched, in the pending state, so a match finds both.
+	j.seq++
+	j.metaDirty = true
+	n := storage.AppendInt64(nil, j.seq)
+	if err := j.storeWindowRow(side, key, t, n, row); err != nil {
 		return err
 	}
 	other := 1 - side
@@ -374,9 +379,7 @@ func (j *join) streamRow(side int, row []any) error {
 		j.appendPadded(side, row, t)
 		return nil
 	}
-	j.seq++
-	j.metaDirty = true
-	return j.store.Put(pendingKey(t, side, key, storage.AppendInt64(nil, j.seq)), encodeRow(row))
+	return j.store.Put(pendingKey(t, side, key, n), encodeRow(row))
 }
 
 func pendingKey(t int64, side int, key, n []byte) []byte {
@@ -385,9 +388,9 @@ func pendingKey(t int64, side int, key, n []byte) []byte {
 	return append(k, n...)
 }
 
-// storeWindowRow puts a stream row into its side's window state, unless it
-// is already older than the side's retention.
-func (j *join) storeWindowRow(side int, key []byte, t int64, row []any) error {
+// storeWindowRow puts a stream row into its side's window state under
+// sequence number n, unless it is already older than the side's retention.
+func (j *join) storeWindowRow(side int, key []byte, t int64, n []byte, row []any) error {
 	if t > j.sideTime[side] {
 		j.sideTime[side] = t
 		j.metaDirty = true
@@ -396,9 +399,6 @@ func (j *join) storeWindowRow(side int, key []byte, t int64, row []any) error {
 		j.tc.metrics().LateRecords.Add(1)
 		return nil
 	}
-	j.seq++
-	j.metaDirty = true
-	n := storage.AppendInt64(nil, j.seq)
 	k := append(append([]byte{joinWindow, byte(side)}, key...), storage.AppendInt64(nil, t)...)
 	if err := j.store.Put(append(k, n...), encodeRow(row)); err != nil {
 		return err

@@ -21,12 +21,10 @@ import (
 // order across inputs, as Kafka Streams picks the partition whose head
 // record has the smallest timestamp. Within an input the offset order is
 // kept, even for out-of-order times. Ties are broken deterministically:
-// the higher input index first, that is the right side of a join before
-// its left side. So a stream row sees a table update with the same
-// timestamp (as a lookup of the table version valid at that time would),
-// and a left row of a LEFT JOIN without grace period finds a right row
-// with its own timestamp instead of being emitted NULL-padded first. A
-// run of rows that stays first is
+// table inputs before stream inputs, so a stream row sees a table update
+// with the same timestamp (as a lookup of the table version valid at that
+// time would); then the lower input index, the left side of a join before
+// its right side (FROM order). A run of rows that stays first is
 // pushed as one slice of the decoded batch, so a run never spans batches
 // and results do not depend on the batch size.
 //
@@ -51,7 +49,10 @@ func (t *Task) ProcessInputs(ctx context.Context, recs [][]*kgo.Record) error {
 	cur := make([]*inputCursor, n)
 	for i := range cur {
 		in := t.input(i)
-		cur[i] = &inputCursor{in: in, recs: recs[i], prio: n - i, timeCol: in.Decoder.rowtimeIdx}
+		cur[i] = &inputCursor{in: in, recs: recs[i], prio: i, timeCol: in.Decoder.rowtimeIdx}
+		if !in.Decoder.spec.Table {
+			cur[i].prio += n // streams after tables
+		}
 	}
 	defer func() {
 		for _, c := range cur {

@@ -346,10 +346,7 @@ func (jq *joinQuery) checkSources() error {
 		return sql.Errorf(sql.CodeFeatureNotSupported, jq.q.At,
 			"Implicit repartitioning of windowed sources is not supported. See https://github.com/confluentinc/ksql/issues/4385.")
 	}
-	// Matching windowed sources join on key and window bounds; the join
-	// operator keys on one column, so this is not supported yet.
-	return sql.Errorf(sql.CodeFeatureNotSupported, jq.q.At, "joins of windowed sources are not supported yet").
-		WithHint("join the sources before windowing them, or join non-windowed copies")
+	return nil
 }
 
 // bindOn binds and checks the ON clause of st.
@@ -802,6 +799,14 @@ func (jq *joinQuery) lowerJoin(queryID string, timeItem int) (*Plan, error) {
 			return nil, err
 		}
 		plan.Pre = append(plan.Pre, s.pre)
+	}
+	for _, s := range jq.srcs {
+		if s.src.Window != nil {
+			// Matching windowed sources join on key and window bounds;
+			// the join operator keys on one column.
+			return nil, sql.Errorf(sql.CodeFeatureNotSupported, s.at, "joins of windowed sources are not supported yet").
+				WithHint("join the sources before windowing them, or join non-windowed copies")
+		}
 	}
 	if err := jq.checkPartitions(); err != nil {
 		return nil, err
