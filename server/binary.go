@@ -200,12 +200,21 @@ func decodeNumericBinary(b []byte) (string, error) {
 		return "Infinity", nil
 	case 0xF000:
 		return "-Infinity", nil
+	case 0, 0x4000:
+	default:
+		// numeric_recv refuses other signs; reading one as positive
+		// would turn a corrupt parameter into a plausible number.
+		return "", errBadParam
 	}
 	v := new(big.Int)
 	tenK := big.NewInt(10000)
 	for i := range n {
+		d := binary.BigEndian.Uint16(b[8+2*i:])
+		if d >= 10000 {
+			return "", errBadParam
+		}
 		v.Mul(v, tenK)
-		v.Add(v, big.NewInt(int64(binary.BigEndian.Uint16(b[8+2*i:]))))
+		v.Add(v, big.NewInt(int64(d)))
 	}
 	// v is the digits with the last group at 10000^(weight-n+1).
 	exp := 4 * (weight - n + 1) // power of ten of v's last digit

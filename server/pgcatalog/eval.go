@@ -529,7 +529,18 @@ func (ev *evaluator) fromItemRows(f fromItem, outer *scope) ([]binding, [][]any,
 		if err != nil {
 			return nil, nil, err
 		}
-		return []binding{{alias: f.alias, cols: renamed(t.cols, f.colAliases), types: t.types}}, t.rows, nil
+		alias, aliases := f.alias, f.colAliases
+		switch {
+		case alias == "":
+			// As in Postgres, an unaliased function is named after itself.
+			alias = f.fn.name
+		case len(aliases) == 0 && len(t.cols) == 1:
+			// A function returning a scalar gives its alias to its one
+			// column too: psql's \d+ writes "unnest(tc.reloptions) x" and
+			// selects x.
+			aliases = []string{alias}
+		}
+		return []binding{{alias: alias, cols: renamed(t.cols, aliases), types: t.types}}, t.rows, nil
 	}
 	t, ok := ev.db.table(f.schema, f.name)
 	if !ok {

@@ -264,6 +264,10 @@ func (ev *evaluator) cast(v any, typ string) (any, error) {
 		return f, nil
 	case "regclass":
 		if n, ok := v.(int64); ok {
+			if n == 0 {
+				// Postgres prints the invalid oid 0 of every reg* type so.
+				return "-", nil
+			}
 			if i := int(n) - relOIDBase; i >= 0 && i < len(ev.db.Relations) {
 				return ev.db.Relations[i].Name, nil
 			}
@@ -278,6 +282,9 @@ func (ev *evaluator) cast(v any, typ string) (any, error) {
 		return nil, errorf("42P01", "relation %q does not exist", name)
 	case "regtype":
 		if n, ok := v.(int64); ok {
+			if n == 0 {
+				return "-", nil
+			}
 			if t, found := typeByOID(uint32(n)); found {
 				return t.display, nil
 			}
