@@ -298,6 +298,9 @@ func (e *castEval) Eval(ctx *Ctx, rec arrow.Record) (arrow.Array, error) {
 	if out := castNumericFast(x, e.to); out != nil {
 		return out, nil
 	}
+	if out := castDecimalFast(ctx, x, e.from, e.to); out != nil {
+		return out, nil
+	}
 	b := NewBuilder(e.to)
 	defer b.Release()
 	b.Reserve(n)

@@ -121,19 +121,7 @@ func AppendValue(b array.Builder, v any) error {
 			return nil
 		}
 	case *array.Decimal128Builder:
-		dt := b.Type().(*arrow.Decimal128Type)
-		var d Decimal
-		switch x := v.(type) {
-		case Decimal:
-			d = x
-		case int32:
-			d = Decimal{V: decimal128.FromI64(int64(x)), Precision: 10}
-		case int64:
-			d = Decimal{V: decimal128.FromI64(x), Precision: 19}
-		default:
-			return fmt.Errorf("cannot append %T to %s", v, TypeName(dt))
-		}
-		n, err := rescaleExact(d, dt.Precision, dt.Scale)
+		n, err := decimalNum(v, b.Type().(*arrow.Decimal128Type))
 		if err != nil {
 			return err
 		}
@@ -259,6 +247,9 @@ func pow10Big(n int32) *big.Int {
 // rescaleExact converts d to scale s without rounding and checks that it
 // fits precision p.
 func rescaleExact(d Decimal, p, s int32) (decimal128.Num, error) {
+	if d.Scale == s && fitsI64(d.V) && fitsPrecision(int64(d.V.LowBits()), p) {
+		return d.V, nil // the common case, without two big.Int conversions
+	}
 	v := d.V.BigInt()
 	if s >= d.Scale {
 		v.Mul(v, pow10Big(s-d.Scale))
@@ -270,6 +261,23 @@ func rescaleExact(d Decimal, p, s int32) (decimal128.Num, error) {
 		v = q
 	}
 	return fitDecimal(v, p, s)
+}
+
+// decimalNum converts an INT, BIGINT or DECIMAL value to the unscaled
+// value of type dt, exactly (AppendValue's rule for DECIMAL columns).
+func decimalNum(v any, dt *arrow.Decimal128Type) (decimal128.Num, error) {
+	var d Decimal
+	switch x := v.(type) {
+	case Decimal:
+		d = x
+	case int32:
+		d = Decimal{V: decimal128.FromI64(int64(x)), Precision: 10}
+	case int64:
+		d = Decimal{V: decimal128.FromI64(x), Precision: 19}
+	default:
+		return decimal128.Num{}, fmt.Errorf("cannot append %T to %s", v, TypeName(dt))
+	}
+	return rescaleExact(d, dt.Precision, dt.Scale)
 }
 
 // fitDecimal checks that unscaled v fits DECIMAL(p, s).

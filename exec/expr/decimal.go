@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math"
 	"math/big"
-	"math/bits"
 	"strconv"
 	"strings"
 
@@ -126,20 +125,9 @@ func mulSmall(a, b Decimal, p, s int32) (int64, bool) {
 	if a.Scale+b.Scale != s || !fitsI64(a.V) || !fitsI64(b.V) {
 		return 0, false
 	}
-	x, y := int64(a.V.LowBits()), int64(b.V.LowBits())
-	if x == math.MinInt64 || y == math.MinInt64 {
-		return 0, false
-	}
-	hi, lo := bits.Mul64(uint64(abs64(x)), uint64(abs64(y)))
-	if hi != 0 || lo > math.MaxInt64 {
-		return 0, false
-	}
-	v := int64(lo)
-	if p < 19 && v >= pow10I64[p] {
+	v, ok := mulI64(int64(a.V.LowBits()), int64(b.V.LowBits()))
+	if !ok || !fitsPrecision(v, p) {
 		return 0, false // let the exact path report the overflow
-	}
-	if (x < 0) != (y < 0) {
-		v = -v
 	}
 	return v, true
 }

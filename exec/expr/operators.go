@@ -140,6 +140,9 @@ func resolveArith(name string, op arithOp, args []arrow.DataType) (*Func, error)
 		}
 		return decRem(x, y, p, s)
 	}
+	// No kernel parameters: the kernel reads INT, BIGINT and DECIMAL
+	// operands as they are, so no widening cast runs first.
+	fn.Kernel = decArithKernel(op, fn, res.(*arrow.Decimal128Type))
 	return fn, nil
 }
 
