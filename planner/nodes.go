@@ -134,6 +134,8 @@ func (p *Project) String() string {
 	for i, e := range p.Exprs {
 		name := p.Cols[i].Name
 		switch {
+		case isHiddenHeaders(p.Cols[i]):
+			name = "(headers)"
 		case p.Cols[i].Hidden:
 			name = "(time)"
 		case p.Cols[i].Role == sql.ColKey || p.Cols[i].Role == sql.ColPrimaryKey:

@@ -65,6 +65,9 @@ func lower(plan *Plan, root Node) error {
 	}
 	plan.OutputTimeCol = -1
 	for i, c := range Columns(root) {
+		if isHiddenHeaders(c) {
+			continue // found by addSink
+		}
 		if c.Hidden {
 			plan.OutputTimeCol = i
 			continue
@@ -96,6 +99,13 @@ func sourceSpec(scan *Scan) (exec.SourceSpec, error) {
 			spec.Headers = append(spec.Headers, exec.HeaderCol{Name: c.Name, Key: c.HeaderKey})
 		}
 	}
+	// The hidden headers column follows the declared header columns in
+	// the scan layout, as it does here.
+	for _, c := range scan.Cols {
+		if isHiddenHeaders(c) {
+			spec.Headers = append(spec.Headers, exec.HeaderCol{Name: c.Name, All: true})
+		}
+	}
 	if src.TimestampColumn != "" {
 		for i, c := range scan.Cols {
 			if c.Name == src.TimestampColumn && !c.Pseudo {
@@ -124,6 +134,11 @@ func addSink(plan *Plan, dst *Source) error {
 			s.KeyCols = append(s.KeyCols, i)
 		} else {
 			s.ValueCols = append(s.ValueCols, i)
+		}
+	}
+	for i, c := range Columns(plan.Logical) {
+		if isHiddenHeaders(c) {
+			s.HeaderCols = append(s.HeaderCols, i)
 		}
 	}
 	if len(s.KeyCols) != len(key.Fields) || len(s.ValueCols) != len(value.Fields) {
@@ -200,8 +215,12 @@ func Explain(plan *Plan) string {
 		}
 	}
 	if s := plan.Sink; s != nil {
-		fmt.Fprintf(&b, "  Sink topic %q key %s%v value %s%v time #%d\n", s.Topic,
+		fmt.Fprintf(&b, "  Sink topic %q key %s%v value %s%v time #%d", s.Topic,
 			specString(s.Key), s.KeyCols, specString(s.Value), s.ValueCols, s.TimeCol)
+		if len(s.HeaderCols) > 0 {
+			fmt.Fprintf(&b, " headers %v", s.HeaderCols)
+		}
+		b.WriteString("\n")
 	} else {
 		parts := make([]string, len(plan.Output))
 		for i, c := range plan.Output {

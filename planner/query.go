@@ -134,7 +134,7 @@ func planCreateAs(cat Catalog, st *sql.CreateSource, queryID string, props Props
 	if err != nil {
 		return nil, nil, err
 	}
-	root := addTimeColumn(sp, timeExpr)
+	root := addHeadersColumn(sp, addTimeColumn(sp, timeExpr))
 	plan, err := finish(root, sp)
 	if err != nil {
 		return nil, nil, err
@@ -269,7 +269,7 @@ func planInsertInto(cat Catalog, st *sql.InsertInto, queryID string) (*Plan, *So
 		return nil, nil, sql.Errorf(sql.CodeDatatypeMismatch, st.Query.At, "Incompatible schema between results and sink").
 			WithHint("result schema is %s; sink schema is %s", schemaString(result), schemaString(want))
 	}
-	root := addTimeColumn(sp, nil)
+	root := addHeadersColumn(sp, addTimeColumn(sp, nil))
 	plan, err := finish(root, sp)
 	if err != nil {
 		return nil, nil, err
