@@ -30,17 +30,37 @@
 // text; PREVIOUS is the version migrated before, "<none>" for the first.
 // PENDING is never written: it is what Info calls a file with no events.
 //
-// Deviation from ksql-migrations: ksql-migrations also creates the
-// MIGRATION_SCHEMA_VERSIONS table, a CTAS with LATEST_BY_OFFSET per
-// VERSION_KEY over the stream, and reads versions from it with pull
-// queries. sluice does not materialize tables or aggregate yet, so the
-// migrator computes the same thing itself: a pull query over the stream
-// (SELECT ... FROM MIGRATION_EVENTS; without EMIT CHANGES reads up to the
-// stream's end as of the query's start and stops), folded by offset into
-// the latest event per key. When CTAS with aggregates exists, the migrator
-// will create the table as ksql-migrations does and read it instead; the
-// stream and its records stay as they are, so existing histories carry
-// over. destroy-metadata already drops the table if someone created it.
+// Over the stream, initialize-metadata (and Apply) creates ksql-migrations'
+// MIGRATION_SCHEMA_VERSIONS table on the topic
+// <service>_ksql_MIGRATION_SCHEMA_VERSIONS, with ksql-migrations' statement:
+// a CTAS of LATEST_BY_OFFSET of every column, GROUP BY VERSION_KEY. Info,
+// Apply and Validate read the current version and the state of each version
+// from it with pull queries. LATEST_BY_OFFSET skips NULLs, so a row keeps
+// the COMPLETED_ON and ERROR_REASON of an earlier run of its version; the
+// reader drops them when the row's state says they are stale (RUNNING has
+// neither, MIGRATED no ERROR_REASON).
+//
+// The table's query catches up with the stream asynchronously, so reads are
+// fenced, in SQL so that they work the same embedded and over a server: the
+// reader reads the stream's last event, then polls the table until the row
+// of that event's key shows it (the stream has one partition, so the table
+// then reflects every event before it too). Apply returns only once the
+// table shows the last event it wrote, so a pull query on the table right
+// after it sees its work. When the table cannot answer, the reader computes
+// the same rows from the events it read for the fence: when the table does
+// not exist (a project initialized by an older sluice, read by validate or
+// a dry run, which create nothing), when the table is materialized by
+// another engine of a cluster of embedded engines (pull queries are
+// answered from the state of the engine that runs the table's query), or
+// when it has not caught up within ten seconds (with a warning).
+//
+// A project initialized before sluice built the table gets it on its next
+// apply, or info; the table's query reads the stream from its earliest
+// offset, so it holds the whole history. The table is created under the
+// apply lock (info does not wait for it, and leaves the creation to the
+// applier holding it), so that two engines of a cluster never both start
+// its query. destroy-metadata terminates the table's query and drops the
+// table, the events stream and the lock stream, deleting their topics.
 //
 // # Forward only, and failures
 //

@@ -43,9 +43,8 @@ type Config struct {
 	StreamName  string // ksql.migrations.stream.name, default MIGRATION_EVENTS
 	StreamTopic string // ksql.migrations.stream.topic.name
 	// TableName and TableTopic are ksql-migrations' schema-versions table
-	// (ksql.migrations.table.name, ksql.migrations.table.topic.name). sluice
-	// does not create it yet (see the package documentation); destroy
-	// removes it if it exists.
+	// (ksql.migrations.table.name, ksql.migrations.table.topic.name), the
+	// latest event of each version key, from which the history is read.
 	TableName  string
 	TableTopic string
 	LockName   string // the lock stream, default MIGRATION_LOCKS (sluice only)
@@ -171,11 +170,19 @@ type event struct {
 	offset int64
 	key    string
 	info   VersionInfo
+	// raw is the record's columns VERSION_KEY through ERROR_REASON as text,
+	// in historyColumns order: what the table's row for key must show once
+	// the table's query has consumed the record (see tableShows).
+	raw []Value
 }
 
-// history is the migration history as read from the events stream: the
-// latest event of each version key, which is what ksql-migrations'
-// MIGRATION_SCHEMA_VERSIONS table (LATEST_BY_OFFSET per VERSION_KEY) holds.
+// historyColumns are the columns of the events stream and of the table, in
+// the order every query here selects them.
+const historyColumns = "VERSION_KEY, VERSION, NAME, STATE, CHECKSUM, STARTED_ON, COMPLETED_ON, PREVIOUS, ERROR_REASON"
+
+// history is the migration history: the latest state of each version key,
+// which is what ksql-migrations' MIGRATION_SCHEMA_VERSIONS table
+// (LATEST_BY_OFFSET per VERSION_KEY) holds.
 type history struct {
 	versions map[int]*VersionInfo
 	// current is the latest event of all. Every state change writes the
@@ -183,6 +190,8 @@ type history struct {
 	// latest of either makes a crash between the two writes harmless.
 	current *VersionInfo
 }
+
+func emptyHistory() *history { return &history{versions: map[int]*VersionInfo{}} }
 
 // migratedUpTo returns the last version that was fully applied, 0 if none.
 func (h *history) migratedUpTo() int {
@@ -196,18 +205,42 @@ func (h *history) migratedUpTo() int {
 	return n
 }
 
-// readHistory reads the events stream with a pull query, which ends at the
-// stream's end as of the query's start. exists is false when the stream is
-// not there (no migration was ever applied, or destroy-metadata ran).
-func readHistory(ctx context.Context, s Session, c Config) (h *history, exists bool, err error) {
-	t, err := s.Query(ctx, fmt.Sprintf(`SELECT ROWOFFSET, VERSION_KEY, VERSION, NAME, STATE, CHECKSUM, STARTED_ON, COMPLETED_ON, PREVIOUS, ERROR_REASON FROM %s;`, c.StreamName))
+// parseRow reads one row of historyColumns, from the stream or the table.
+// where names the row in errors.
+func parseRow(r []Value, where string) (key string, info VersionInfo, err error) {
+	if len(r) != 9 {
+		return "", info, fmt.Errorf("read the migration history: got %d columns, want 9", len(r))
+	}
+	v, err := strconv.Atoi(r[1].Text)
+	if err != nil {
+		// Not written by a migrator; ksql-migrations would choke on it too,
+		// so say where it is.
+		return "", info, fmt.Errorf("migration history %s: VERSION %q is not a number", where, r[1].Text)
+	}
+	return r[0].Text, VersionInfo{
+		Version:     v,
+		Name:        r[2].Text,
+		State:       State(r[3].Text),
+		Checksum:    r[4].Text,
+		StartedOn:   millisTime(r[5]),
+		CompletedOn: millisTime(r[6]),
+		Previous:    r[7].Text,
+		ErrorReason: r[8].Text,
+	}, nil
+}
+
+// readEvents reads the events stream with a pull query, which ends at the
+// stream's end as of the query's start, in offset order. exists is false
+// when the stream is not there (no migration was ever applied, or
+// destroy-metadata ran).
+func readEvents(ctx context.Context, s Session, c Config) (evs []event, exists bool, err error) {
+	t, err := s.Query(ctx, fmt.Sprintf(`SELECT ROWOFFSET, %s FROM %s;`, historyColumns, c.StreamName))
 	if err != nil {
 		if isUndefined(err) {
-			return &history{versions: map[int]*VersionInfo{}}, false, nil
+			return nil, false, nil
 		}
 		return nil, false, fmt.Errorf("read the migration history from %s: %w", c.StreamName, err)
 	}
-	var evs []event
 	for _, r := range t.Rows {
 		if len(r) != 10 {
 			return nil, true, fmt.Errorf("read the migration history: got %d columns, want 10", len(r))
@@ -216,26 +249,22 @@ func readHistory(ctx context.Context, s Session, c Config) (h *history, exists b
 		if err != nil {
 			return nil, true, fmt.Errorf("read the migration history: bad ROWOFFSET %q", r[0].Text)
 		}
-		v, err := strconv.Atoi(r[2].Text)
+		key, info, err := parseRow(r[1:], fmt.Sprintf("%s offset %d", c.StreamName, off))
 		if err != nil {
-			// Not written by a migrator; ksql-migrations would choke on it
-			// too, so say where it is.
-			return nil, true, fmt.Errorf("migration history %s offset %d: VERSION %q is not a number", c.StreamName, off, r[2].Text)
+			return nil, true, err
 		}
-		evs = append(evs, event{offset: off, key: r[1].Text, info: VersionInfo{
-			Version:     v,
-			Name:        r[3].Text,
-			State:       State(r[4].Text),
-			Checksum:    r[5].Text,
-			StartedOn:   millisTime(r[6]),
-			CompletedOn: millisTime(r[7]),
-			Previous:    r[8].Text,
-			ErrorReason: r[9].Text,
-		}})
+		evs = append(evs, event{offset: off, key: key, info: info, raw: r[1:]})
 	}
 	// One partition: offsets are the order in which events were written.
 	sort.Slice(evs, func(i, j int) bool { return evs[i].offset < evs[j].offset })
-	h = &history{versions: map[int]*VersionInfo{}}
+	return evs, true, nil
+}
+
+// foldEvents computes, in Go, what the table holds: the latest event of
+// each key. It is the fallback for an engine that cannot answer pull
+// queries over the table (see Migrator.readHistory).
+func foldEvents(evs []event) *history {
+	h := emptyHistory()
 	for i := range evs {
 		info := evs[i].info
 		h.current = &info
@@ -243,7 +272,124 @@ func readHistory(ctx context.Context, s Session, c Config) (h *history, exists b
 			h.versions[info.Version] = &info
 		}
 	}
-	return h, true, nil
+	return h
+}
+
+// createTableSQL is ksql-migrations' MIGRATION_SCHEMA_VERSIONS table, the
+// latest event of each VERSION_KEY, with the same statement. One
+// partition, like the stream it reads. The session that runs it must read
+// the stream from the earliest offset, or a table created over an existing
+// history would miss it.
+func (c Config) createTableSQL() string {
+	return fmt.Sprintf(`CREATE TABLE IF NOT EXISTS %s WITH (KAFKA_TOPIC=%s, PARTITIONS=1, REPLICAS=%d) AS
+  SELECT VERSION_KEY,
+    LATEST_BY_OFFSET(VERSION) AS VERSION,
+    LATEST_BY_OFFSET(NAME) AS NAME,
+    LATEST_BY_OFFSET(STATE) AS STATE,
+    LATEST_BY_OFFSET(CHECKSUM) AS CHECKSUM,
+    LATEST_BY_OFFSET(STARTED_ON) AS STARTED_ON,
+    LATEST_BY_OFFSET(COMPLETED_ON) AS COMPLETED_ON,
+    LATEST_BY_OFFSET(PREVIOUS) AS PREVIOUS,
+    LATEST_BY_OFFSET(ERROR_REASON) AS ERROR_REASON
+  FROM %s
+  GROUP BY VERSION_KEY
+  EMIT CHANGES;`, c.TableName, quote(c.TableTopic), c.Replicas, c.StreamName)
+}
+
+// tableRows is the table as a pull query returns it: the row of each
+// VERSION_KEY, in historyColumns order.
+type tableRows map[string][]Value
+
+// readTable reads the whole table with a pull query. It is small: two rows
+// per version, at most.
+func readTable(ctx context.Context, s Session, c Config) (tableRows, error) {
+	t, err := s.Query(ctx, fmt.Sprintf(`SELECT %s FROM %s;`, historyColumns, c.TableName))
+	if err != nil {
+		return nil, err
+	}
+	rows := tableRows{}
+	for _, r := range t.Rows {
+		if len(r) != 9 {
+			return nil, fmt.Errorf("read the migration history from %s: got %d columns, want 9", c.TableName, len(r))
+		}
+		rows[r[0].Text] = r
+	}
+	return rows, nil
+}
+
+// shows reports whether the table has consumed ev: its row for ev's key
+// equals ev in every column ev sets. Columns ev leaves NULL are skipped
+// because LATEST_BY_OFFSET ignores NULLs and keeps the value before. The
+// stream has one partition and the table's query consumes it in order, so
+// a table that shows the stream's last event has consumed every event
+// before it too.
+func (rows tableRows) shows(ev *event) bool {
+	r := rows[ev.key]
+	if r == nil {
+		return false
+	}
+	for i, v := range ev.raw {
+		if !v.Null && (r[i].Null || r[i].Text != v.Text) {
+			return false
+		}
+	}
+	return true
+}
+
+// history turns the table's rows into the history the fold of the stream
+// would give.
+func (rows tableRows) history(c Config) (*history, error) {
+	h := emptyHistory()
+	var latest *VersionInfo // of the version rows
+	for key, r := range rows {
+		_, info, err := parseRow(r, fmt.Sprintf("%s row %q", c.TableName, key))
+		if err != nil {
+			return nil, err
+		}
+		info.normalize()
+		if key == currentKey {
+			h.current = &info
+			continue
+		}
+		h.versions[info.Version] = &info
+		if latest == nil || info.Version > latest.Version {
+			latest = &info
+		}
+	}
+	// Versions only go forward, so the highest version's row is the latest
+	// version event. CURRENT is written after it and is normally the same
+	// event; if the applier stopped between the two writes, the version
+	// row is the newer one, as the fold's "latest event of all" would say.
+	if latest != nil && (h.current == nil || newer(latest, h.current)) {
+		cur := *latest
+		h.current = &cur
+	}
+	return h, nil
+}
+
+// normalize undoes what LATEST_BY_OFFSET's NULL skipping does to a row: a
+// RUNNING event writes no COMPLETED_ON or ERROR_REASON and a MIGRATED
+// event no ERROR_REASON, yet the table keeps those of an earlier run of the
+// version. The event's own state says which columns are its own.
+func (v *VersionInfo) normalize() {
+	switch v.State {
+	case Running:
+		v.CompletedOn, v.ErrorReason = time.Time{}, ""
+	case Migrated:
+		v.ErrorReason = ""
+	}
+}
+
+// newer reports whether a is a later event than b.
+func newer(a, b *VersionInfo) bool {
+	switch {
+	case a.Version != b.Version:
+		return a.Version > b.Version
+	case !a.StartedOn.Equal(b.StartedOn):
+		return a.StartedOn.After(b.StartedOn) // a later run of the version
+	default:
+		return b.State == Running && a.State != Running // the same run, finished
+	}
 }
 
 func millisTime(v Value) time.Time {
@@ -264,19 +410,36 @@ func millisText(t time.Time) string {
 	return strconv.FormatInt(t.UnixMilli(), 10)
 }
 
+// eventOf renders v as the event written under key: the INSERT and the
+// column values a reader of the table will see.
+func eventOf(c Config, key string, v *VersionInfo) (stmt string, ev event) {
+	text := func(s string) Value { return Value{Text: s} }
+	orNull := func(s string) Value { return Value{Text: s, Null: s == ""} }
+	ev = event{key: key, info: *v, raw: []Value{
+		text(key), text(strconv.Itoa(v.Version)), text(v.Name), text(string(v.State)),
+		orNull(v.Checksum), orNull(millisText(v.StartedOn)), orNull(millisText(v.CompletedOn)),
+		text(v.Previous), orNull(v.ErrorReason),
+	}}
+	stmt = fmt.Sprintf(`INSERT INTO %s (%s) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s);`,
+		c.StreamName, historyColumns, quote(key), quote(strconv.Itoa(v.Version)), quote(v.Name), quote(string(v.State)),
+		nullable(v.Checksum), nullable(millisText(v.StartedOn)), nullable(millisText(v.CompletedOn)),
+		quote(v.Previous), nullable(v.ErrorReason))
+	return stmt, ev
+}
+
 // writeEvent records a version's state: under its version key, then under
-// CURRENT, as ksql-migrations does.
-func writeEvent(ctx context.Context, s Session, c Config, v *VersionInfo) error {
+// CURRENT, as ksql-migrations does. It returns the CURRENT event, the last
+// one written.
+func writeEvent(ctx context.Context, s Session, c Config, v *VersionInfo) (*event, error) {
+	var last event
 	for _, key := range []string{strconv.Itoa(v.Version), currentKey} {
-		stmt := fmt.Sprintf(`INSERT INTO %s (VERSION_KEY, VERSION, NAME, STATE, CHECKSUM, STARTED_ON, COMPLETED_ON, PREVIOUS, ERROR_REASON) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s);`,
-			c.StreamName, quote(key), quote(strconv.Itoa(v.Version)), quote(v.Name), quote(string(v.State)),
-			nullable(v.Checksum), nullable(millisText(v.StartedOn)), nullable(millisText(v.CompletedOn)),
-			quote(v.Previous), nullable(v.ErrorReason))
+		stmt, ev := eventOf(c, key, v)
 		if err := s.Exec(ctx, stmt); err != nil {
-			return fmt.Errorf("record version %d as %s in %s: %w", v.Version, v.State, c.StreamName, err)
+			return nil, fmt.Errorf("record version %d as %s in %s: %w", v.Version, v.State, c.StreamName, err)
 		}
+		last = ev
 	}
-	return nil
+	return &last, nil
 }
 
 // isUndefined reports an error saying that a stream does not exist.

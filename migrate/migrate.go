@@ -31,6 +31,9 @@ type Migrator struct {
 	lockWait  time.Duration
 	lease     time.Duration
 	poll      time.Duration
+	// tableWait bounds how long a read waits for the schema-versions table
+	// to catch up with the events stream (see table.go).
+	tableWait time.Duration
 }
 
 // Option configures a Migrator.
@@ -91,6 +94,7 @@ func NewConn(c Conn, fsys fs.FS, opts ...Option) (*Migrator, error) {
 		lockWait:  time.Minute,
 		lease:     2 * time.Minute,
 		poll:      250 * time.Millisecond,
+		tableWait: 10 * time.Second,
 	}
 	for _, o := range opts {
 		o(m)
@@ -187,7 +191,7 @@ func (m *Migrator) Apply(ctx context.Context, t Target) (*ApplyReport, error) {
 	if t.DryRun {
 		// A dry run neither creates the metadata nor takes the lock: it
 		// shows what an apply would do as of now.
-		h, _, err := readHistory(ctx, s, m.cfg)
+		h, _, _, err := m.readHistory(ctx, s)
 		if err != nil {
 			return nil, err
 		}
@@ -207,12 +211,21 @@ func (m *Migrator) Apply(ctx context.Context, t Target) (*ApplyReport, error) {
 		}
 	}()
 
+	// Under the lock, so that two appliers never both create it. A project
+	// initialized before sluice built the table gets it here.
+	if err := m.ensureTable(ctx); err != nil {
+		return nil, err
+	}
 	// Read the history only now: while this applier waited, another may
 	// have applied what this one was going to.
-	h, _, err := readHistory(ctx, s, m.cfg)
+	h, _, _, err := m.readHistory(ctx, s)
 	if err != nil {
 		return nil, err
 	}
+	// Runs before the deferred release: the next holder of the lock, and
+	// whoever queries the table once Apply returns, find what it wrote.
+	var last *event
+	defer func() { m.settle(ctx, s, last) }()
 	if problems := checkApplied(h, files); len(problems) > 0 {
 		return nil, &ValidationError{Problems: problems}
 	}
@@ -226,7 +239,10 @@ func (m *Migrator) Apply(ctx context.Context, t Target) (*ApplyReport, error) {
 		return rep, nil
 	}
 	for _, f := range todo {
-		info, err := m.applyFile(ctx, s, lk, h, f)
+		info, ev, err := m.applyFile(ctx, s, lk, h, f)
+		if ev != nil {
+			last = ev
+		}
 		if err != nil {
 			return rep, err
 		}
@@ -246,7 +262,9 @@ func versionText(v int) string {
 
 // ensureMetadata creates the events and lock streams if they are missing.
 // Two appliers creating them at once may both pass IF NOT EXISTS on
-// different engines; the loser's duplicate error is then harmless.
+// different engines; the loser's duplicate error is then harmless. The
+// table is not created here but under the lock (ensureTable), which needs
+// the lock stream first.
 func (m *Migrator) ensureMetadata(ctx context.Context, s Session) error {
 	for _, stmt := range []string{m.cfg.createStreamSQL(), m.cfg.createLockSQL()} {
 		if err := s.Exec(ctx, stmt); err != nil {
@@ -260,16 +278,21 @@ func (m *Migrator) ensureMetadata(ctx context.Context, s Session) error {
 	return nil
 }
 
-// InitializeMetadata creates the migration metadata (the events stream and
-// the lock stream) if it does not exist, like ksql-migrations'
-// initialize-metadata. Apply does this by itself.
+// InitializeMetadata creates the migration metadata if it does not exist,
+// like ksql-migrations' initialize-metadata: the events stream, the
+// MIGRATION_SCHEMA_VERSIONS table over it, and the lock stream. It takes
+// the apply lock to create the table, waiting as Apply does. Apply does all
+// this by itself.
 func (m *Migrator) InitializeMetadata(ctx context.Context) error {
 	s, err := m.conn.NewSession(ctx)
 	if err != nil {
 		return err
 	}
 	defer s.Close()
-	return m.ensureMetadata(ctx, s)
+	if err := m.ensureMetadata(ctx, s); err != nil {
+		return err
+	}
+	return m.ensureTableLocked(ctx, s, m.lockWait)
 }
 
 // DestroyMetadata drops the migration metadata and deletes its topics, like
@@ -282,7 +305,7 @@ func (m *Migrator) DestroyMetadata(ctx context.Context) error {
 		return err
 	}
 	defer s.Close()
-	_, exists, err := readHistory(ctx, s, m.cfg)
+	_, exists, err := readEvents(ctx, s, m.cfg)
 	if err != nil {
 		return err
 	}
@@ -296,8 +319,12 @@ func (m *Migrator) DestroyMetadata(ctx context.Context) error {
 		}
 		// Dropping the lock stream below releases the lock with it.
 	}
+	// The table first: its query reads the events stream, which cannot be
+	// dropped while it does.
+	if err := m.dropTable(ctx, s); err != nil {
+		return err
+	}
 	stmts := []string{
-		fmt.Sprintf("DROP TABLE IF EXISTS %s DELETE TOPIC;", m.cfg.TableName),
 		fmt.Sprintf("DROP STREAM IF EXISTS %s DELETE TOPIC;", m.cfg.StreamName),
 		fmt.Sprintf("DROP STREAM IF EXISTS %s DELETE TOPIC;", m.cfg.LockName),
 	}
@@ -366,7 +393,7 @@ func (m *Migrator) Validate(ctx context.Context) error {
 		return err
 	}
 	defer s.Close()
-	h, _, err := readHistory(ctx, s, m.cfg)
+	h, _, _, err := m.readHistory(ctx, s)
 	if err != nil {
 		return err
 	}
@@ -387,7 +414,9 @@ type InfoReport struct {
 
 // Info reads the history and lists every version of the project's files
 // and of the history, like ksql-migrations' info. Files that were never
-// applied are PENDING.
+// applied are PENDING. A project whose history has no
+// MIGRATION_SCHEMA_VERSIONS table yet (initialized by an older sluice) gets
+// it here, unless another applier holds the lock, which then creates it.
 func (m *Migrator) Info(ctx context.Context) (*InfoReport, error) {
 	files, err := LoadFiles(m.fsys)
 	if err != nil {
@@ -398,9 +427,24 @@ func (m *Migrator) Info(ctx context.Context) (*InfoReport, error) {
 		return nil, err
 	}
 	defer s.Close()
-	h, _, err := readHistory(ctx, s, m.cfg)
+	h, exists, status, err := m.readHistory(ctx, s)
 	if err != nil {
 		return nil, err
+	}
+	if exists && status == tableMissing {
+		// Info does not wait for the lock: an applier holding it creates
+		// the table itself, and the history read above is complete. Without
+		// a lock stream (the events stream was made by hand, or an applier
+		// stopped between creating the two) info stays read-only too.
+		switch err := m.ensureTableLocked(ctx, s, 0); {
+		case errors.Is(err, ErrLocked), isUndefined(err):
+		case err != nil:
+			return nil, err
+		default:
+			if h, _, _, err = m.readHistory(ctx, s); err != nil {
+				return nil, err
+			}
+		}
 	}
 	rep := &InfoReport{Current: h.current}
 	seen := map[int]bool{}
@@ -592,10 +636,11 @@ func parseProgress(reason string) (n int, digest string, ok bool) {
 }
 
 // applyFile applies one version: RUNNING, its statements, MIGRATED or ERROR.
-func (m *Migrator) applyFile(ctx context.Context, s Session, lk *applyLock, h *history, f *File) (*VersionInfo, error) {
+// It returns the last event it wrote, also when it fails.
+func (m *Migrator) applyFile(ctx context.Context, s Session, lk *applyLock, h *history, f *File) (*VersionInfo, *event, error) {
 	stmts, err := m.statements(f)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	// Resuming a failed version: skip what took effect, if unchanged.
 	skip := 0
@@ -604,7 +649,7 @@ func (m *Migrator) applyFile(ctx context.Context, s Session, lk *applyLock, h *h
 		case Error:
 			if n, digest, ok := parseProgress(c.ErrorReason); ok && n > 0 {
 				if n > len(stmts) || prefixDigest(stmts, n) != digest {
-					return nil, fmt.Errorf("%s failed earlier after its first %d statement(s) had been applied, and those statements have changed since; "+
+					return nil, nil, fmt.Errorf("%s failed earlier after its first %d statement(s) had been applied, and those statements have changed since; "+
 						"migrations are forward only: restore statements 1-%d as they were and fix only the statements after them", f.Path, n, n)
 				}
 				skip = n
@@ -617,16 +662,18 @@ func (m *Migrator) applyFile(ctx context.Context, s Session, lk *applyLock, h *h
 	info := &VersionInfo{Version: f.Version, Name: f.Name, State: Running, Checksum: f.Checksum,
 		Previous: prev, StartedOn: time.Now(), File: f}
 	if err := lk.renew(ctx); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	if err := writeEvent(ctx, s, m.cfg, info); err != nil {
-		return nil, err
+	last, err := writeEvent(ctx, s, m.cfg, info)
+	if err != nil {
+		return nil, nil, err
 	}
 	m.printf("Applying %s (version %d: %s)", f.Base(), f.Version, f.Name)
 
 	sess, err := m.conn.NewSession(ctx)
 	if err != nil {
-		return nil, m.fail(ctx, s, info, err, len(stmts), 0, stmts)
+		err = m.fail(ctx, s, info, err, len(stmts), 0, stmts, &last)
+		return nil, last, err
 	}
 	defer sess.Close()
 	done := 0
@@ -642,25 +689,27 @@ func (m *Migrator) applyFile(ctx context.Context, s Session, lk *applyLock, h *h
 		}
 		if err := lk.renew(ctx); err != nil {
 			// Another applier owns the history now: write nothing more.
-			return nil, fmt.Errorf("%s: stopped before statement %d of %d: %w", f.Path, i+1, len(stmts), err)
+			return nil, last, fmt.Errorf("%s: stopped before statement %d of %d: %w", f.Path, i+1, len(stmts), err)
 		}
 		if err := sess.Exec(ctx, st.text); err != nil {
 			serr := fileError(f, st.raw.At, i+1, len(stmts), st.raw.Text, shiftedOnly(err, st))
-			return nil, m.fail(ctx, s, info, serr, len(stmts), done, stmts)
+			err := m.fail(ctx, s, info, serr, len(stmts), done, stmts, &last)
+			return nil, last, err
 		}
 		done = i + 1
 	}
 	info.State = Migrated
 	info.CompletedOn = time.Now()
-	if err := writeEvent(ctx, s, m.cfg, info); err != nil {
-		return nil, err
+	if last, err = writeEvent(ctx, s, m.cfg, info); err != nil {
+		return nil, nil, err
 	}
 	m.printf("  MIGRATED version %d", f.Version)
-	return info, nil
+	return info, last, nil
 }
 
-// fail records a version as ERROR and returns the error to report.
-func (m *Migrator) fail(ctx context.Context, s Session, info *VersionInfo, cause error, total, done int, stmts []stmt) error {
+// fail records a version as ERROR and returns the error to report; *last
+// becomes the ERROR event once it is written.
+func (m *Migrator) fail(ctx context.Context, s Session, info *VersionInfo, cause error, total, done int, stmts []stmt, last **event) error {
 	info.State = Error
 	info.CompletedOn = time.Now()
 	info.ErrorReason = cause.Error() + fmt.Sprintf(progressMarker, done, prefixDigest(stmts, done))
@@ -668,9 +717,11 @@ func (m *Migrator) fail(ctx context.Context, s Session, info *VersionInfo, cause
 	// be left RUNNING by an applier that is still alive to say why.
 	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
-	if err := writeEvent(wctx, s, m.cfg, info); err != nil {
+	ev, err := writeEvent(wctx, s, m.cfg, info)
+	if err != nil {
 		return errors.Join(cause, err)
 	}
+	*last = ev
 	m.printf("  ERROR in version %d: %v", info.Version, cause)
 	return cause
 }

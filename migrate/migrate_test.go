@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/sluicedb/sluice"
+	"github.com/sluicedb/sluice/sql"
 )
 
 // project is the migrations directory the tests apply: streams and a
@@ -264,10 +266,11 @@ CREATE STREAM big_returns AS
 		t.Fatal(err)
 	}
 
-	// Later a join: enrich orders with customers. Until sluice runs joins
-	// the engine refuses it with 0A000, and the migration stops clearly.
+	// Later a join: enrich orders with customers (the join key in the
+	// projection, as ksqlDB requires). An engine that cannot run joins
+	// refuses it with 0A000, and the migration stops clearly.
 	fsys["migrations/V000005__enrich_orders.sql"] = &fstest.MapFile{Data: []byte(`CREATE STREAM enriched_orders AS
-  SELECT o.id, o.item, c.name, c.city
+  SELECT o.customer_id, o.id, o.item, c.name, c.city
   FROM orders o JOIN customers c ON o.customer_id = c.id
   EMIT CHANGES;
 `)}
@@ -473,5 +476,194 @@ func TestFileNames(t *testing.T) {
 	v := VersionInfo{ErrorReason: "x failed [sluice: 1 applied, prefix md5 abc]"}
 	if got := v.Reason(); got != "x failed (1 statement(s) before it had been applied)" {
 		t.Errorf("Reason: %q", got)
+	}
+}
+
+// TestSchemaVersionsTable: initialize-metadata creates ksql-migrations'
+// MIGRATION_SCHEMA_VERSIONS table over the events stream; once Apply
+// returns, a pull query on it shows the applied versions; info reads from
+// it; destroy-metadata terminates its query and drops it with its topic.
+func TestSchemaVersionsTable(t *testing.T) {
+	ctx := context.Background()
+	eng := openEngine(t)
+	m := newMigrator(t, EngineConn(eng), project())
+	if err := m.InitializeMetadata(ctx); err != nil {
+		t.Fatal(err)
+	}
+	src, ok := eng.Source("MIGRATION_SCHEMA_VERSIONS")
+	if !ok {
+		t.Fatal("initialize-metadata did not create MIGRATION_SCHEMA_VERSIONS")
+	}
+	if src.Kind != sql.KindTable || src.Topic != "sluice_ksql_MIGRATION_SCHEMA_VERSIONS" || src.Query == "" {
+		t.Fatalf("MIGRATION_SCHEMA_VERSIONS: kind %v, topic %q, query %q", src.Kind, src.Topic, src.Query)
+	}
+	if _, err := m.Apply(ctx, Target{}); err != nil {
+		t.Fatal(err)
+	}
+	// No waiting here: Apply returns once the table shows what it wrote.
+	if got := tableStates(t, eng, ""); got != "1:1:MIGRATED 2:2:MIGRATED 3:3:MIGRATED CURRENT:3:MIGRATED" {
+		t.Fatalf("pull query on the table: %s", got)
+	}
+	if got := tableStates(t, eng, " WHERE VERSION_KEY='CURRENT'"); got != "CURRENT:3:MIGRATED" {
+		t.Fatalf("pull query for CURRENT: %s", got)
+	}
+	s, _ := EngineConn(eng).NewSession(ctx)
+	if _, _, status, err := m.readHistory(ctx, s); err != nil || status != fromTable {
+		t.Fatalf("history read from %v, %v; want the table", status, err)
+	}
+
+	if err := m.DestroyMetadata(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := eng.Source("MIGRATION_SCHEMA_VERSIONS"); ok {
+		t.Fatal("destroy-metadata left MIGRATION_SCHEMA_VERSIONS")
+	}
+	topics, err := s.Query(ctx, `SHOW TOPICS;`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range topics.Rows {
+		if strings.HasPrefix(r[0].Text, "sluice_ksql_MIGRATION_") {
+			t.Errorf("destroy-metadata left topic %s", r[0].Text)
+		}
+	}
+	queries, err := s.Query(ctx, `SHOW QUERIES;`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range queries.Rows {
+		if strings.Contains(r[0].Text, "MIGRATION_SCHEMA_VERSIONS") {
+			t.Errorf("destroy-metadata left query %s", r[0].Text)
+		}
+	}
+}
+
+// tableStates runs a pull query on the table and renders its rows as
+// KEY:VERSION:STATE, sorted by key.
+func tableStates(t *testing.T, eng *sluice.Engine, where string) string {
+	t.Helper()
+	s, _ := EngineConn(eng).NewSession(context.Background())
+	tab, err := s.Query(context.Background(), "SELECT VERSION_KEY, VERSION, STATE FROM MIGRATION_SCHEMA_VERSIONS"+where+";")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, r := range tab.Rows {
+		out = append(out, r[0].Text+":"+r[1].Text+":"+r[2].Text)
+	}
+	sort.Strings(out)
+	return strings.Join(out, " ")
+}
+
+// TestTableAddedToExistingProject: a project whose history was written
+// before sluice built the table (simulated by dropping it) gets the table on
+// the next info, built from the whole history; while another applier holds
+// the lock, info leaves the creation to it and reads the stream.
+func TestTableAddedToExistingProject(t *testing.T) {
+	ctx := context.Background()
+	eng := openEngine(t)
+	m := newMigrator(t, EngineConn(eng), project(), WithLockWait(0))
+	if _, err := m.Apply(ctx, Target{Until: 2}); err != nil {
+		t.Fatal(err)
+	}
+	s, _ := EngineConn(eng).NewSession(ctx)
+	dropTable := func() {
+		t.Helper()
+		if err := m.dropTable(ctx, s); err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := eng.Source("MIGRATION_SCHEMA_VERSIONS"); ok {
+			t.Fatal("table still there")
+		}
+	}
+	dropTable()
+
+	// Locked by another applier: info is right, and creates nothing.
+	other := &applyLock{s: s, cfg: m.Config(), owner: "other-host/pid-1/abc", lease: time.Minute, poll: 50 * time.Millisecond}
+	if err := other.acquire(ctx, 0); err != nil {
+		t.Fatal(err)
+	}
+	if got := states(t, m); got != "1:MIGRATED 2:MIGRATED 3:PENDING" {
+		t.Fatalf("info while locked: %s", got)
+	}
+	if _, ok := eng.Source("MIGRATION_SCHEMA_VERSIONS"); ok {
+		t.Fatal("info created the table while another applier held the lock")
+	}
+	if err := other.release(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	// Unlocked: info creates the table, which reads the history from its
+	// start.
+	if got := states(t, m); got != "1:MIGRATED 2:MIGRATED 3:PENDING" {
+		t.Fatalf("info: %s", got)
+	}
+	if got := tableStates(t, eng, ""); got != "1:1:MIGRATED 2:2:MIGRATED CURRENT:2:MIGRATED" {
+		t.Fatalf("table built by info: %s", got)
+	}
+
+	// Apply creates it too, and goes on from the history.
+	dropTable()
+	rep, err := m.Apply(ctx, Target{})
+	if err != nil || rep.Current != 3 || len(rep.Applied) != 1 {
+		t.Fatalf("apply: %+v %v", rep, err)
+	}
+	if got := tableStates(t, eng, ""); got != "1:1:MIGRATED 2:2:MIGRATED 3:3:MIGRATED CURRENT:3:MIGRATED" {
+		t.Fatalf("table built by apply: %s", got)
+	}
+}
+
+// TestTableRows: the table's rows become the history the fold of the
+// stream gives, although LATEST_BY_OFFSET keeps the COMPLETED_ON and
+// ERROR_REASON of an earlier run, and CURRENT may lag the version's row.
+func TestTableRows(t *testing.T) {
+	c := DefaultConfig("sluice")
+	v1 := &VersionInfo{Version: 1, Name: "a", State: Migrated, Checksum: "c1", Previous: noVersion,
+		StartedOn: time.UnixMilli(1000), CompletedOn: time.UnixMilli(1100)}
+	failed := &VersionInfo{Version: 2, Name: "b", State: Error, Checksum: "c2", Previous: "1",
+		StartedOn: time.UnixMilli(2000), CompletedOn: time.UnixMilli(2100), ErrorReason: "boom"}
+	retry := &VersionInfo{Version: 2, Name: "b", State: Running, Checksum: "c2", Previous: "1", StartedOn: time.UnixMilli(3000)}
+
+	// The table after the events of v1, the failed run, and the retry's
+	// version event, as LATEST_BY_OFFSET with NULLs ignored computes it.
+	var evs []event
+	for i, w := range []struct {
+		key string
+		v   *VersionInfo
+	}{{"1", v1}, {currentKey, v1}, {"2", failed}, {currentKey, failed}, {"2", retry}} {
+		_, ev := eventOf(c, w.key, w.v)
+		ev.offset = int64(i)
+		evs = append(evs, ev)
+	}
+	rows := tableRows{}
+	for _, ev := range evs {
+		r := rows[ev.key]
+		if r == nil {
+			r = make([]Value, len(ev.raw))
+		}
+		for i, v := range ev.raw {
+			if !v.Null {
+				r[i] = v
+			} else if r[i] == (Value{}) {
+				r[i] = Value{Null: true}
+			}
+		}
+		rows[ev.key] = r
+	}
+	if !rows.shows(&evs[len(evs)-1]) || rows.shows(&event{key: "3", raw: evs[0].raw}) {
+		t.Fatal("shows")
+	}
+	h, err := rows.history(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := foldEvents(evs)
+	for _, got := range []*VersionInfo{h.current, h.versions[2]} {
+		if got.State != Running || !got.StartedOn.Equal(retry.StartedOn) || !got.CompletedOn.IsZero() || got.ErrorReason != "" {
+			t.Errorf("retry row: %+v", got)
+		}
+	}
+	if *h.current != *want.current || *h.versions[1] != *want.versions[1] || *h.versions[2] != *want.versions[2] || h.migratedUpTo() != 1 {
+		t.Errorf("table history %+v, fold %+v", h.current, want.current)
 	}
 }

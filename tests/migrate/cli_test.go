@@ -5,15 +5,19 @@ package migrate
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/sluicedb/sluice/migrate"
 )
 
 var binary string
@@ -244,4 +248,29 @@ func TestServerConcurrentAppliers(t *testing.T) {
 	ok(t, []string{"Current migration version: 3 (MIGRATED)"}, append(g, "info")...)
 	ok(t, []string{"Nothing to apply"}, append(g, "apply", "--all", "--define", "env=srv")...)
 	ok(t, []string{"Validated"}, append(g, "validate")...)
+
+	// The history is ksql-migrations' MIGRATION_SCHEMA_VERSIONS table too,
+	// which a pull query over the server reads.
+	ctx := context.Background()
+	conn, err := migrate.Dial(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := conn.NewSession(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	tab, err := s.Query(ctx, `SELECT VERSION_KEY, VERSION, STATE FROM MIGRATION_SCHEMA_VERSIONS;`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rows []string
+	for _, r := range tab.Rows {
+		rows = append(rows, r[0].Text+":"+r[1].Text+":"+r[2].Text)
+	}
+	sort.Strings(rows)
+	if got := strings.Join(rows, " "); got != "1:1:MIGRATED 2:2:MIGRATED 3:3:MIGRATED CURRENT:3:MIGRATED" {
+		t.Fatalf("pull query on MIGRATION_SCHEMA_VERSIONS over the server: %s", got)
+	}
 }
