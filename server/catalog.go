@@ -37,6 +37,12 @@ func (c *conn) columnTypes() columnTypes {
 	}
 }
 
+// engineText is the text of a statement for the engine: quoted literals
+// typed by their context (see typeQuotedLiterals).
+func (c *conn) engineText(st *stmtInfo) string {
+	return typeQuotedLiterals(st.text, st.toks, c.columnTypes())
+}
+
 // catalogRows evaluates a catalog query (see package pgcatalog).
 func (c *conn) catalogRows(st *stmtInfo) (Rows, []pgType, error) {
 	pc := &pgcatalog.Catalog{

@@ -506,7 +506,7 @@ func (c *conn) command(st *stmtInfo) (stmtOutcome, error) {
 	defer c.setCancel(nil)
 	stop := watch(ctx, c.gone, func() { cancel(errClientGone) })
 	defer stop()
-	rows, err := c.sess.Query(ctx, st.text)
+	rows, err := c.sess.Query(ctx, c.engineText(st))
 	if err != nil {
 		if out, ok := c.interrupted(ctx); ok {
 			return out, nil
@@ -555,7 +555,7 @@ func (c *conn) open(st *stmtInfo) (*stream, error) {
 	defer c.setCancel(nil)
 	stop := watch(s.ctx, c.gone, func() { s.cancel(errClientGone) })
 	defer stop()
-	rows, err := c.sess.Query(s.ctx, st.text)
+	rows, err := c.sess.Query(s.ctx, c.engineText(st))
 	if err != nil {
 		cause := context.Cause(s.ctx)
 		s.close()

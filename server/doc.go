@@ -17,6 +17,7 @@
 //	stream.go     a running statement's rows and how they reach the socket
 //	binary.go     binary formats of results and parameters
 //	catalog.go    the engine's catalog for package pgcatalog
+//	funcsig.go    function signatures in Postgres types, for pg_proc (\df)
 //	pgcatalog/    virtual pg_catalog and information_schema for psql's \d
 //
 // Statements are recognised on tokens of sql.PGTokens (the sluice lexer
@@ -39,7 +40,11 @@
 //     clients. Authentication failures say the same whether the user exists
 //     or not.
 //  5. A parameter value can never change a statement's shape: $n tokens are
-//     replaced by literals quoted for the parameter's type.
+//     replaced by literals quoted for the parameter's type. Likewise a
+//     quoted literal of a SELECT or INSERT is unquoted only where a numeric
+//     or boolean column expects it and only when it is a valid number or
+//     boolean (Postgres' untyped literals; pgx's simple mode sends every
+//     parameter so), so its text is never read as SQL.
 //  6. Portals live as in Postgres: outside a transaction block they end at
 //     Sync (or with the simple query); cursors need BEGIN and end at
 //     COMMIT or ROLLBACK.

@@ -48,23 +48,7 @@ func inferParamTypes(toks []sql.PGToken, n int, given []uint32, cols columnTypes
 			out[i] = given[i]
 		}
 	}
-	rels := relationNames(toks)
-	insertCols := insertColumnParams(toks)
-	lookup := func(col sql.PGToken) uint32 {
-		if cols == nil || (col.Kind != sql.PGIdent && col.Kind != sql.PGQIdent) {
-			return 0
-		}
-		if oid, ok := cols(rels, identName(col)); ok {
-			return oid
-		}
-		return 0
-	}
-	tok := func(i int) sql.PGToken {
-		if i < 0 || i >= len(toks) {
-			return sql.PGToken{}
-		}
-		return toks[i]
-	}
+	tc := newTypeContext(toks, cols)
 	for i, t := range toks {
 		if t.Kind != sql.PGParam {
 			continue
@@ -73,24 +57,7 @@ func inferParamTypes(toks []sql.PGToken, n int, given []uint32, cols columnTypes
 		if k < 1 || k > n || out[k-1] != 0 {
 			continue
 		}
-		var oid uint32
-		switch {
-		case tok(i + 1).IsOp("::"):
-			oid = oidOfTypeName(tok(i + 2).Val)
-		case tok(i-1).IsOp("(") && tok(i-2).IsKw("CAST") && tok(i+1).IsKw("AS"):
-			oid = oidOfTypeName(tok(i + 2).Val)
-		case tok(i-1).IsKw("LIMIT") || tok(i-1).IsKw("OFFSET"):
-			oid = oidInt8
-		case isComparison(tok(i - 1)):
-			oid = lookup(tok(i - 2))
-		case isComparison(tok(i + 1)):
-			oid = lookup(tok(i + 2))
-		}
-		if oid == 0 {
-			if col, ok := insertCols[i]; ok {
-				oid = lookup(col)
-			}
-		}
+		oid := tc.typeAt(i)
 		if oid == 0 {
 			oid = oidText
 		}
@@ -102,6 +69,150 @@ func inferParamTypes(toks []sql.PGToken, n int, given []uint32, cols columnTypes
 		}
 	}
 	return out
+}
+
+// typeContext answers what type the tokens around a value expect.
+type typeContext struct {
+	toks       []sql.PGToken
+	rels       []string
+	insertCols map[int]sql.PGToken
+	cols       columnTypes
+}
+
+func newTypeContext(toks []sql.PGToken, cols columnTypes) *typeContext {
+	return &typeContext{toks: toks, rels: relationNames(toks), insertCols: insertColumnParams(toks), cols: cols}
+}
+
+func (tc *typeContext) tok(i int) sql.PGToken {
+	if i < 0 || i >= len(tc.toks) {
+		return sql.PGToken{}
+	}
+	return tc.toks[i]
+}
+
+// lookup is the type of the column a token names, or 0.
+func (tc *typeContext) lookup(col sql.PGToken) uint32 {
+	if tc.cols == nil || (col.Kind != sql.PGIdent && col.Kind != sql.PGQIdent) {
+		return 0
+	}
+	if oid, ok := tc.cols(tc.rels, identName(col)); ok {
+		return oid
+	}
+	return 0
+}
+
+// typeAt is the type the value token toks[i] (a parameter or a literal)
+// takes from its neighbours ($1::INT, CAST($1 AS INT), LIMIT $1,
+// col = $1, $1 = col, INSERT INTO s (col) VALUES ($1)), or 0.
+func (tc *typeContext) typeAt(i int) uint32 {
+	tok := tc.tok
+	var oid uint32
+	switch {
+	case tok(i + 1).IsOp("::"):
+		oid = oidOfTypeName(tok(i + 2).Val)
+	case tok(i-1).IsOp("(") && tok(i-2).IsKw("CAST") && tok(i+1).IsKw("AS"):
+		oid = oidOfTypeName(tok(i + 2).Val)
+	case tok(i-1).IsKw("LIMIT") || tok(i-1).IsKw("OFFSET"):
+		oid = oidInt8
+	case isComparison(tok(i - 1)):
+		oid = tc.lookup(tok(i - 2))
+	case isComparison(tok(i + 1)):
+		oid = tc.lookup(tok(i + 2))
+	}
+	if oid == 0 {
+		if col, ok := tc.insertCols[i]; ok {
+			oid = tc.lookup(col)
+		}
+	}
+	return oid
+}
+
+// typeQuotedLiterals gives quoted literals the type their place expects,
+// as Postgres does: there a quoted literal has no type of its own until its
+// context gives it one, so WHERE id = '2' compares with the integer 2 and
+// INSERT ... VALUES ('1.5') fills a DOUBLE column. sluice SQL (ksqlDB's)
+// has no implicit casts from strings and refuses both, but Postgres
+// clients write them: pgx's simple protocol mode inlines every parameter
+// as a quoted string. A literal is rewritten only where a column, LIMIT or
+// OFFSET expects a number or a boolean, and only when its text is a valid
+// literal of that type; anything else stays a string for the engine to
+// judge. It applies to SELECT and INSERT statements. The literal is replaced in place, padded with spaces to its
+// length when shorter, so error positions still point into the client's
+// text.
+func typeQuotedLiterals(text string, toks []sql.PGToken, cols columnTypes) string {
+	// Only queries and INSERTs hold values; in DDL a quoted string next to
+	// "=" is a property (WITH (PARTITIONS='1')), whose name may well be a
+	// column's too.
+	if len(toks) == 0 || !toks[0].IsKw("SELECT") && !toks[0].IsKw("INSERT") {
+		return text
+	}
+	var tc *typeContext
+	var b strings.Builder
+	last := 0
+	for i, t := range toks {
+		if t.Kind != sql.PGString || tc == nil && !mayTakeType(toks, i) {
+			continue
+		}
+		if tc == nil {
+			tc = newTypeContext(toks, cols)
+		}
+		if tc.tok(i+1).IsOp("::") || tc.tok(i-1).IsOp("(") && tc.tok(i-2).IsKw("CAST") {
+			continue // an explicit cast says what the string becomes
+		}
+		oid := tc.typeAt(i)
+		if !isNumericOID(oid) && oid != oidBool {
+			continue
+		}
+		val := t.Val
+		lit := literal(oid, &val)
+		if strings.HasPrefix(lit, "'") {
+			continue // not a valid literal of the type
+		}
+		// Spaces around it keep it apart from neighbouring words
+		// (LIMIT'3' is LIMIT 3, not LIMIT3).
+		lit = " " + lit + " "
+		if n := t.End - t.Pos.Offset; len(lit) < n {
+			lit += strings.Repeat(" ", n-len(lit))
+		}
+		b.WriteString(text[last:t.Pos.Offset])
+		b.WriteString(lit)
+		last = t.End
+	}
+	if last == 0 {
+		return text
+	}
+	b.WriteString(text[last:])
+	return b.String()
+}
+
+// mayTakeType is a cheap test that a string token stands next to something
+// that could type it, so statements without such literals (most) skip
+// building a typeContext.
+func mayTakeType(toks []sql.PGToken, i int) bool {
+	prev, next := sql.PGToken{}, sql.PGToken{}
+	if i > 0 {
+		prev = toks[i-1]
+	}
+	if i+1 < len(toks) {
+		next = toks[i+1]
+	}
+	return isComparison(prev) || isComparison(next) || prev.IsKw("LIMIT") || prev.IsKw("OFFSET") ||
+		prev.IsOp("(") || prev.IsOp(",")
+}
+
+// valueAlone reports whether toks[j] is a whole item of a VALUES list:
+// between "(" or "," and "," or ")".
+func valueAlone(toks []sql.PGToken, j int) bool {
+	return j > 0 && j+1 < len(toks) && (toks[j-1].IsOp("(") || toks[j-1].IsOp(",")) &&
+		(toks[j+1].IsOp(",") || toks[j+1].IsOp(")"))
+}
+
+func isNumericOID(oid uint32) bool {
+	switch oid {
+	case oidInt2, oidInt4, oidInt8, oidOID, oidFloat4, oidFloat8, oidNumeric:
+		return true
+	}
+	return false
 }
 
 func isComparison(t sql.PGToken) bool {
@@ -133,7 +244,8 @@ func relationNames(toks []sql.PGToken) []string {
 }
 
 // insertColumnParams maps the token index of each parameter in
-// INSERT INTO s (a, b) VALUES ($1, $2) to the column token it fills.
+// INSERT INTO s (a, b) VALUES ($1, $2) to the column token it fills, and
+// of each quoted literal that is a whole value (VALUES ('1', 'x')).
 func insertColumnParams(toks []sql.PGToken) map[int]sql.PGToken {
 	out := map[int]sql.PGToken{}
 	if len(toks) < 4 || !toks[0].IsKw("INSERT") || !toks[1].IsKw("INTO") {
@@ -167,6 +279,10 @@ func insertColumnParams(toks []sql.PGToken) map[int]sql.PGToken {
 		case t.IsOp(",") && depth == 0:
 			pos++
 		case t.Kind == sql.PGParam && pos < len(cols):
+			out[j] = cols[pos]
+		case t.Kind == sql.PGString && depth == 0 && pos < len(cols) && valueAlone(toks, j):
+			// A literal that is the whole value (not an argument or an
+			// operand) takes the column's type too.
 			out[j] = cols[pos]
 		}
 	}
