@@ -145,7 +145,7 @@ func (s *sink) Push(_ context.Context, b Batch) error {
 		r := &slab[written]
 		*r = kgo.Record{Topic: s.spec.Topic} // the slot may hold a skipped row
 		var err error
-		if s.keyEnc != nil {
+		if s.keyEnc != nil && !(s.spec.NullKeyIfAllNull && allNull(s.keyCols, row)) {
 			if r.Key, err = s.encode(s.keyEnc, s.keyCols, row); err != nil {
 				s.tc.recordError(&m.EvalErrors, fmt.Errorf("sink %s: failed to serialize key: %w: row skipped", s.spec.Topic, err))
 				continue
@@ -222,6 +222,15 @@ func (s *sink) encode(enc codec.Encoder, cols []arrow.Array, row int) ([]byte, e
 	s.arenaHint = max(2*s.arenaHint, 4*len(b))
 	s.arena = make([]byte, 0, s.arenaHint)
 	return b[:len(b):len(b)], nil
+}
+
+func allNull(cols []arrow.Array, row int) bool {
+	for _, c := range cols {
+		if c.IsValid(row) {
+			return false
+		}
+	}
+	return true
 }
 
 func timeAt(a arrow.Array, row int) int64 {

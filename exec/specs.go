@@ -65,6 +65,12 @@ type SinkSpec struct {
 	// Table: Delete rows become tombstones (null value); UpdateBefore rows
 	// are not written (the UpdateAfter that follows carries the new value).
 	Table bool
+	// NullKeyIfAllNull writes a null key when every key column is NULL.
+	// The planner sets it where the key passes through from the source
+	// unchanged: a null record key decodes as all-NULL key columns, and
+	// ksqlDB writes it back as a null key, where a computed key (PARTITION
+	// BY, GROUP BY) with NULL columns is serialized column by column.
+	NullKeyIfAllNull bool
 }
 
 // FilterSpec keeps the rows for which Pred is TRUE.

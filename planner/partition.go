@@ -258,3 +258,14 @@ func plural(what string, n int) string {
 	}
 	return what + "s"
 }
+
+// keepNullKeys makes the sink of a query that keeps its source's key write
+// a null key for a record whose key was null (all key columns NULL), as
+// ksqlDB does; a query that re-keys with PARTITION BY serializes its
+// computed key even when every column is NULL. Single-column keys need no
+// flag: a NULL column is a null key in every format.
+func keepNullKeys(plan *Plan, sp *selectPlan) {
+	if sp.partition == nil && len(plan.Sink.KeyCols) > 1 {
+		plan.Sink.NullKeyIfAllNull = true
+	}
+}

@@ -142,6 +142,7 @@ func planCreateAs(cat Catalog, st *sql.CreateSource, queryID string, props Props
 	if err := addSink(plan, sink); err != nil {
 		return nil, nil, err
 	}
+	keepNullKeys(plan, sp)
 	plan.Emit = sql.EmitChanges
 	plan.Explain = Explain(plan)
 	return plan, sink, nil
@@ -277,6 +278,7 @@ func planInsertInto(cat Catalog, st *sql.InsertInto, queryID string) (*Plan, *So
 	if err := addSink(plan, target); err != nil {
 		return nil, nil, err
 	}
+	keepNullKeys(plan, sp)
 	plan.Emit = sql.EmitChanges
 	plan.Explain = Explain(plan)
 	return plan, target, nil
