@@ -33,7 +33,7 @@ Commands:
                            --wait DURATION (how long to wait for another applier)
   info                     list versions and their states
   validate                 check that applied files are unchanged
-  initialize-metadata      create the history stream (apply does it by itself)
+  initialize-metadata      create the history stream and table (apply does it by itself)
   destroy-metadata         drop the history and its topics
 
 Global flags (before or after the command):
@@ -255,13 +255,14 @@ func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) in
 			return fail(err)
 		}
 		c := m.Config()
-		fmt.Fprintf(stdout, "Migration metadata ready: stream %s on topic %s.\n", c.StreamName, c.StreamTopic)
+		fmt.Fprintf(stdout, "Migration metadata ready: stream %s on topic %s, table %s on topic %s.\n",
+			c.StreamName, c.StreamTopic, c.TableName, c.TableTopic)
 	case "destroy-metadata":
 		if err := m.DestroyMetadata(ctx); err != nil {
 			return fail(err)
 		}
 		c := m.Config()
-		fmt.Fprintf(stdout, "Dropped the migration metadata (%s, %s) and deleted their topics.\n", c.StreamName, c.LockName)
+		fmt.Fprintf(stdout, "Dropped the migration metadata (%s, %s, %s) and deleted their topics.\n", c.TableName, c.StreamName, c.LockName)
 	}
 	return exitOK
 }
