@@ -23,18 +23,82 @@ import (
 type jsonDecoder struct {
 	p    *plan
 	s    scanner
-	buf  []byte // unescaped strings, base64 output
-	kbuf []byte // unescaped object keys
-	ubuf []byte // upper-cased object keys
-	tbuf []byte // STRING coercions of objects and arrays
-	bbuf []byte // decoded base64
+	tok  token // the pre-scanned value the second pass is about to read
+	hint batchHint
+	// strLen is the length of the last string or binary value appended,
+	// which top-level columns add to hint.bytes.
+	strLen int
+	buf    []byte // unescaped strings, base64 output
+	kbuf   []byte // unescaped object keys
+	ubuf   []byte // upper-cased object keys
+	tbuf   []byte // STRING coercions of objects and arrays
+	bbuf   []byte // decoded base64
 }
 
-func newJSONDecoder(p *plan) *jsonDecoder { return &jsonDecoder{p: p} }
+// token is a string or number that the first pass over an object (which
+// must find the end of every value anyway) has already scanned; the second
+// pass uses it instead of scanning the bytes again. A token describes the
+// bytes at off of the current document, so it stays true until the next
+// document; Decode clears it.
+type token struct {
+	off, end int // the value's bytes are s.b[off:end]
+	kind     tokKind
+	flag     bool // a string with escapes; a number that is integral
+}
+
+type tokKind uint8
+
+const (
+	tokNone tokKind = iota
+	tokStr
+	tokNum
+)
+
+// batchHint sizes the builders of a new batch from the previous one.
+//
+// Builders hand their buffers to the arrays a batch flush makes and start
+// the next batch empty; growing from empty by doubling copies every value
+// about once more and allocates about twice the final size (string data is
+// most of it). The decoder cannot see the flush, but it sees its effect:
+// its first builder is empty again. It then reserves what the last batch
+// used, so a steady stream builds each batch without regrowing.
+type batchHint struct {
+	rows  int   // records decoded into the current batch
+	bytes []int // string/binary bytes appended per top-level column
+}
+
+func newJSONDecoder(p *plan) *jsonDecoder {
+	return &jsonDecoder{p: p, hint: batchHint{bytes: make([]int, len(p.row.fields))}}
+}
+
+// reserve prepares bs for a new batch when bs[0] shows that the previous
+// one was flushed.
+func (d *jsonDecoder) reserve(bs []array.Builder) {
+	h := &d.hint
+	if len(bs) == 0 {
+		return
+	}
+	if bs[0].Len() != 0 || h.rows == 0 {
+		h.rows++
+		return
+	}
+	for i, b := range bs {
+		b.Reserve(h.rows)
+		if bb, ok := b.(*array.BinaryBuilder); ok && h.bytes[i] > 0 {
+			bb.ReserveData(h.bytes[i])
+		} else if sb, ok := b.(*array.StringBuilder); ok && h.bytes[i] > 0 {
+			sb.ReserveData(h.bytes[i])
+		}
+		h.bytes[i] = 0
+	}
+	h.rows = 1
+}
 
 func (d *jsonDecoder) Decode(data []byte, bs []array.Builder) error {
 	row := d.p.row
 	checkBuilders(bs, len(row.fields))
+	d.reserve(bs)
+	d.tok = token{}
 	if data == nil {
 		appendNulls(bs)
 		return nil
@@ -46,7 +110,10 @@ func (d *jsonDecoder) Decode(data []byte, bs []array.Builder) error {
 		return &RecordError{Format: JSON, Err: malformed("empty JSON document")}
 	}
 	if d.p.spec.Unwrapped {
-		if err := d.value(row.fields[0], bs[0], 0); err != nil {
+		d.strLen = 0
+		err := d.value(row.fields[0], bs[0], 0)
+		d.hint.bytes[0] += d.strLen
+		if err != nil {
 			return recordErr(JSON, row.fields[0].name, err)
 		}
 		return nil
@@ -160,7 +227,13 @@ func (d *jsonDecoder) object(n *node, bs []array.Builder, sb *array.StructBuilde
 			continue
 		}
 		d.s.i = n.spans[i]
-		if err := d.value(f, b, depth+1); err != nil {
+		d.tok = n.toks[i]
+		d.strLen = 0
+		err := d.value(f, b, depth+1)
+		if sb == nil {
+			d.hint.bytes[i] += d.strLen
+		}
+		if err != nil {
 			if sb == nil {
 				pe := &pathErr{field: f.name, err: err}
 				if inner, ok := err.(*pathErr); ok {
@@ -186,6 +259,7 @@ func (d *jsonDecoder) scanFields(n *node, depth int) error {
 	for i := range n.spans {
 		n.spans[i] = -1
 		n.exact[i] = false
+		n.toks[i] = token{}
 	}
 	if depth > maxDepth {
 		return malformed("JSON nesting too deep")
@@ -212,15 +286,29 @@ func (d *jsonDecoder) scanFields(n *node, depth int) error {
 			return malformed("expected ':' in JSON object")
 		}
 		s.i++
-		s.next()
-		off := s.i
-		if err := s.skip(depth + 1); err != nil {
+		// Scan the value (as skip would) and keep strings and numbers as
+		// tokens for the second pass.
+		c := s.next()
+		tok := token{off: s.i}
+		switch {
+		case c == '"':
+			tok.kind = tokStr
+			_, tok.flag, err = s.str()
+		case isNumStart(c):
+			tok.kind = tokNum
+			_, tok.flag, err = s.num()
+		default:
+			err = s.skip(depth + 1)
+		}
+		if err != nil {
 			return err
 		}
+		tok.end = s.i
 		if idx, exact := d.match(n, key, guess); idx >= 0 {
 			if exact || !n.exact[idx] {
-				n.spans[idx] = off
+				n.spans[idx] = tok.off
 				n.exact[idx] = exact
+				n.toks[idx] = tok
 			}
 			guess = idx + 1
 		}
@@ -317,12 +405,32 @@ func str2(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
 // text reads the string at the cursor and returns its unescaped bytes
 // (valid until the next call that uses d.buf).
 func (d *jsonDecoder) text() ([]byte, error) {
-	raw, esc, err := d.s.str()
+	raw, esc, err := d.str()
 	if err != nil || !esc {
 		return raw, err
 	}
 	d.buf = unescape(d.buf[:0], raw)
 	return d.buf, nil
+}
+
+// str reads the string at the cursor like scanner.str, from the
+// pre-scanned token when it is the one at the cursor.
+func (d *jsonDecoder) str() (raw []byte, esc bool, err error) {
+	if t := d.tok; t.kind == tokStr && t.off == d.s.i {
+		d.s.i = t.end
+		return d.s.b[t.off+1 : t.end-1], t.flag, nil
+	}
+	return d.s.str()
+}
+
+// num reads the number at the cursor like scanner.num, from the
+// pre-scanned token when it is the one at the cursor.
+func (d *jsonDecoder) num() (raw []byte, integral bool, err error) {
+	if t := d.tok; t.kind == tokNum && t.off == d.s.i {
+		d.s.i = t.end
+		return d.s.b[t.off:t.end], t.flag, nil
+	}
+	return d.s.num()
 }
 
 // mismatch consumes a value of the wrong JSON type for n and reports it.
@@ -332,7 +440,7 @@ func (d *jsonDecoder) mismatch(n *node, b array.Builder, c byte, depth int) erro
 	integral := true
 	if c == '-' || (c >= '0' && c <= '9') {
 		var err error
-		if raw, integral, err = d.s.num(); err != nil {
+		if raw, integral, err = d.num(); err != nil {
 			return err
 		}
 	} else if err := d.s.skip(depth); err != nil {
@@ -413,7 +521,7 @@ func (d *jsonDecoder) value(n *node, b array.Builder, depth int) error {
 			}
 		case isNumStart(c):
 			var raw []byte
-			if raw, _, err = s.num(); err == nil {
+			if raw, _, err = d.num(); err == nil {
 				f, err = strconv.ParseFloat(str2(raw), 64)
 				if err != nil && math.IsInf(f, 0) {
 					err = nil // Java's doubleValue() gives Infinity too
@@ -435,7 +543,7 @@ func (d *jsonDecoder) value(n *node, b array.Builder, depth int) error {
 		case c == '"':
 			t, err = d.text()
 		case isNumStart(c):
-			t, _, err = s.num()
+			t, _, err = d.num()
 		default:
 			return d.mismatch(n, b, c, depth)
 		}
@@ -458,14 +566,16 @@ func (d *jsonDecoder) value(n *node, b array.Builder, depth int) error {
 				return err
 			}
 			sb.BinaryBuilder.Append(t)
+			d.strLen = len(t)
 		case isNumStart(c):
 			// The number's text as written (Jackson's asText()).
-			raw, _, err := s.num()
+			raw, _, err := d.num()
 			if err != nil {
 				b.AppendNull()
 				return err
 			}
 			sb.BinaryBuilder.Append(raw)
+			d.strLen = len(raw)
 		case c == 't' || c == 'f':
 			word := "true"
 			if c == 'f' {
@@ -484,6 +594,7 @@ func (d *jsonDecoder) value(n *node, b array.Builder, depth int) error {
 				return err
 			}
 			sb.BinaryBuilder.Append(d.tbuf)
+			d.strLen = len(d.tbuf)
 		}
 		return nil
 	case kBinary:
@@ -496,6 +607,7 @@ func (d *jsonDecoder) value(n *node, b array.Builder, depth int) error {
 			if out, err = decodeBase64(d.bbuf[:0], t); err == nil {
 				d.bbuf = out
 				b.(*array.BinaryBuilder).Append(out)
+				d.strLen = len(out)
 				return nil
 			}
 		}
@@ -570,13 +682,13 @@ func (d *jsonDecoder) integer(n *node, c byte) (int64, error) {
 		}
 		return v, nil
 	}
-	raw, integral, err := d.s.num()
+	raw, integral, err := d.num()
 	if err != nil {
 		return 0, err
 	}
 	var v int64
 	if integral {
-		v, err = strconv.ParseInt(str2(raw), 10, 64)
+		v, err = parseInt64(raw)
 		if err != nil {
 			return 0, convertErr("number " + string(raw) + " is out of range for " + n.sql)
 		}
@@ -590,6 +702,28 @@ func (d *jsonDecoder) integer(n *node, c byte) (int64, error) {
 	}
 	if !wide {
 		v = int64(int32(v))
+	}
+	return v, nil
+}
+
+// parseInt64 is strconv.ParseInt(raw, 10, 64) for the integral JSON
+// numbers num returns ([-]digits, no leading zeros). Up to 18 digits cannot
+// overflow, so they are summed directly; longer ones go to strconv, which
+// also reports the range error.
+func parseInt64(raw []byte) (int64, error) {
+	digits := raw
+	if len(digits) > 0 && digits[0] == '-' {
+		digits = digits[1:]
+	}
+	if len(digits) == 0 || len(digits) > 18 {
+		return strconv.ParseInt(str2(raw), 10, 64)
+	}
+	var v int64
+	for _, c := range digits {
+		v = v*10 + int64(c-'0')
+	}
+	if len(digits) < len(raw) {
+		v = -v
 	}
 	return v, nil
 }

@@ -1,6 +1,7 @@
 package codec
 
 import (
+	"encoding/binary"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -37,8 +38,16 @@ func (s *scanner) next() byte {
 func (s *scanner) str() (raw []byte, esc bool, err error) {
 	start := s.i + 1
 	b := s.b
-	var hi byte // OR of all bytes: >= 0x80 when the string is not ASCII
-	for j := start; j < len(b); j++ {
+	// Skip plain ASCII eight bytes at a time; the byte loop below takes
+	// over at the first word holding a quote, a backslash, a control
+	// character or a non-ASCII byte. Strings are most of a typical
+	// record's bytes, and this makes their scan several times cheaper.
+	j := start
+	for j+8 <= len(b) && !specialInWord(binary.LittleEndian.Uint64(b[j:])) {
+		j += 8
+	}
+	var hi byte // OR of the bytes after j: >= 0x80 when the string is not ASCII
+	for ; j < len(b); j++ {
 		c := b[j]
 		hi |= c
 		if c >= 0x20 && c != '"' && c != '\\' {
@@ -73,6 +82,26 @@ func (s *scanner) str() (raw []byte, esc bool, err error) {
 		}
 	}
 	return nil, false, malformed("unterminated JSON string")
+}
+
+// specialInWord reports whether one of the eight bytes of w (a
+// little-endian load) is '"', '\\', below 0x20 or at least 0x80. It uses
+// the classic SWAR tests: (x - 0x01..01) & ^x & 0x80..80 is non-zero
+// exactly when x has a zero byte, applied to w with each byte XORed with
+// the quote and the backslash; (w - 0x20..20) & ^w flags bytes below 0x20.
+// Those tests are only exact for ASCII bytes, but a non-ASCII byte is
+// flagged by w itself, so there are no false negatives.
+func specialInWord(w uint64) bool {
+	const (
+		ones  = 0x0101010101010101
+		highs = 0x8080808080808080
+	)
+	q := w ^ (ones * '"')
+	bs := w ^ (ones * '\\')
+	t := (w - ones*0x20) & ^w
+	t |= (q - ones) & ^q
+	t |= (bs - ones) & ^bs
+	return (t|w)&highs != 0
 }
 
 // hex4 decodes four hex digits, or returns -1.

@@ -48,8 +48,9 @@ type node struct {
 	index  map[string]int // field name -> position
 
 	// JSON decoder scratch (see jsondec.go).
-	spans []int  // byte offset of each field's value, -1 when absent
-	exact []bool // whether spans[i] came from an exact name match
+	spans []int   // byte offset of each field's value, -1 when absent
+	exact []bool  // whether spans[i] came from an exact name match
+	toks  []token // the scanned value at spans[i], when a string or number
 	ents  []mapEntry
 	dedup map[string]int
 
@@ -142,6 +143,7 @@ func (n *node) setFields(fs []arrow.Field) error {
 	}
 	n.spans = make([]int, len(fs))
 	n.exact = make([]bool, len(fs))
+	n.toks = make([]token, len(fs))
 	return nil
 }
 
