@@ -54,21 +54,27 @@ const (
 	tokNum
 )
 
-// batchHint sizes the builders of a new batch from the previous one.
+// batchHint sizes the builders of a new batch from the previous ones.
 //
 // Builders hand their buffers to the arrays a batch flush makes and start
 // the next batch empty; growing from empty by doubling copies every value
 // about once more and allocates about twice the final size (string data is
 // most of it). The decoder cannot see the flush, but it sees its effect:
-// its first builder is empty again. It then reserves what the last batch
-// used, so a steady stream builds each batch without regrowing.
+// its first builder is empty again. It then reserves about what recent
+// batches used: the reservation decays by a quarter per batch rather than
+// following a short batch (the tail of a poll) down, and string data gets
+// an eighth of headroom, because a batch slightly larger than the last
+// would otherwise regrow, and copy, its whole data buffer.
 type batchHint struct {
-	rows  int   // records decoded into the current batch
-	bytes []int // string/binary bytes appended per top-level column
+	rows      int   // records decoded into the current batch
+	bytes     []int // string/binary bytes appended per top-level column
+	wantRows  int   // the reservation for the next batch
+	wantBytes []int
 }
 
 func newJSONDecoder(p *plan) *jsonDecoder {
-	return &jsonDecoder{p: p, hint: batchHint{bytes: make([]int, len(p.row.fields))}}
+	n := len(p.row.fields)
+	return &jsonDecoder{p: p, hint: batchHint{bytes: make([]int, n), wantBytes: make([]int, n)}}
 }
 
 // reserve prepares bs for a new batch when bs[0] shows that the previous
@@ -82,14 +88,21 @@ func (d *jsonDecoder) reserve(bs []array.Builder) {
 		h.rows++
 		return
 	}
+	h.wantRows = max(h.rows, h.wantRows-h.wantRows/4)
 	for i, b := range bs {
-		b.Reserve(h.rows)
-		if bb, ok := b.(*array.BinaryBuilder); ok && h.bytes[i] > 0 {
-			bb.ReserveData(h.bytes[i])
-		} else if sb, ok := b.(*array.StringBuilder); ok && h.bytes[i] > 0 {
-			sb.ReserveData(h.bytes[i])
-		}
+		b.Reserve(h.wantRows)
+		want := max(h.bytes[i]+h.bytes[i]/8, h.wantBytes[i]-h.wantBytes[i]/4)
+		h.wantBytes[i] = want
 		h.bytes[i] = 0
+		if want == 0 {
+			continue
+		}
+		switch b := b.(type) {
+		case *array.StringBuilder:
+			b.ReserveData(want)
+		case *array.BinaryBuilder:
+			b.ReserveData(want)
+		}
 	}
 	h.rows = 1
 }
