@@ -158,3 +158,59 @@ func errString(err error) string {
 	}
 	return err.Error()
 }
+
+func TestEscapeInWord(t *testing.T) {
+	for c := 0; c < 256; c++ {
+		escape := c == '"' || c == '\\' || c < 0x20
+		for pos := 0; pos < 8; pos++ {
+			w := []byte("ab\xc3\xa9efgh") // non-ASCII bytes around must not matter
+			w[pos] = byte(c)
+			if got := escapeInWord(load64(w, 0)); got != escape {
+				t.Fatalf("byte %#x at %d in %q: escapeInWord = %v, want %v", c, pos, w, got, escape)
+			}
+		}
+	}
+}
+
+// appendJSONStringSlow is appendJSONString without the word-at-a-time skip.
+func appendJSONStringSlow(dst []byte, s string) []byte {
+	const hex = "0123456789ABCDEF"
+	dst = append(dst, '"')
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '"' || c == '\\':
+			dst = append(dst, '\\', c)
+		case c == '\b':
+			dst = append(dst, '\\', 'b')
+		case c == '\t':
+			dst = append(dst, '\\', 't')
+		case c == '\n':
+			dst = append(dst, '\\', 'n')
+		case c == '\f':
+			dst = append(dst, '\\', 'f')
+		case c == '\r':
+			dst = append(dst, '\\', 'r')
+		case c < 0x20:
+			dst = append(dst, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xF])
+		default:
+			dst = append(dst, c)
+		}
+	}
+	return append(dst, '"')
+}
+
+func TestAppendJSONStringAroundWords(t *testing.T) {
+	for n := 0; n < 30; n++ {
+		for _, sp := range []string{`"`, `\`, "\n", "\x01", "\x1f", "é", "\x7f"} {
+			for pos := 0; pos <= n; pos++ {
+				s := strings.Repeat("x", pos) + sp + strings.Repeat("y", n-pos) + sp
+				if got, want := string(appendJSONString(nil, s)), string(appendJSONStringSlow(nil, s)); got != want {
+					t.Fatalf("%q: %s, want %s", s, got, want)
+				}
+				if got, want := string(appendJSONString(nil, []byte(s))), string(appendJSONStringSlow(nil, s)); got != want {
+					t.Fatalf("[]byte %q: %s, want %s", s, got, want)
+				}
+			}
+		}
+	}
+}

@@ -1,7 +1,6 @@
 package codec
 
 import (
-	"encoding/binary"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -43,7 +42,7 @@ func (s *scanner) str() (raw []byte, esc bool, err error) {
 	// character or a non-ASCII byte. Strings are most of a typical
 	// record's bytes, and this makes their scan several times cheaper.
 	j := start
-	for j+8 <= len(b) && !specialInWord(binary.LittleEndian.Uint64(b[j:])) {
+	for j+8 <= len(b) && !specialInWord(load64(b, j)) {
 		j += 8
 	}
 	var hi byte // OR of the bytes after j: >= 0x80 when the string is not ASCII
@@ -85,23 +84,39 @@ func (s *scanner) str() (raw []byte, esc bool, err error) {
 }
 
 // specialInWord reports whether one of the eight bytes of w (a
-// little-endian load) is '"', '\\', below 0x20 or at least 0x80. It uses
-// the classic SWAR tests: (x - 0x01..01) & ^x & 0x80..80 is non-zero
-// exactly when x has a zero byte, applied to w with each byte XORed with
-// the quote and the backslash; (w - 0x20..20) & ^w flags bytes below 0x20.
-// Those tests are only exact for ASCII bytes, but a non-ASCII byte is
-// flagged by w itself, so there are no false negatives.
+// little-endian load) is '"', '\\', below 0x20 or at least 0x80: the bytes
+// after which a string scan must look closer.
 func specialInWord(w uint64) bool {
-	const (
-		ones  = 0x0101010101010101
-		highs = 0x8080808080808080
-	)
-	q := w ^ (ones * '"')
-	bs := w ^ (ones * '\\')
-	t := (w - ones*0x20) & ^w
-	t |= (q - ones) & ^q
-	t |= (bs - ones) & ^bs
-	return (t|w)&highs != 0
+	return (escapeBits(w)|w)&highBits != 0
+}
+
+// escapeInWord reports whether one of the eight bytes of w is '"', '\\' or
+// below 0x20: the bytes a JSON string writer must escape.
+func escapeInWord(w uint64) bool { return escapeBits(w)&highBits != 0 }
+
+const (
+	oneBytes = 0x0101010101010101
+	highBits = 0x8080808080808080
+)
+
+// escapeBits sets the high bit of (at least) the lowest byte of w that is
+// '"', '\\' or below 0x20, and of none when there is no such byte. It uses
+// the classic SWAR tests, which hold for any w: (x - 0x01..01) & ^x has a
+// high bit set exactly when x has a zero byte, here x being w with each
+// byte XORed with the quote or the backslash; (w - 0x20..20) & ^w has one
+// exactly when w has a byte below 0x20.
+func escapeBits(w uint64) uint64 {
+	q := w ^ (oneBytes * '"')
+	bs := w ^ (oneBytes * '\\')
+	return (w-oneBytes*0x20)&^w | (q-oneBytes)&^q | (bs-oneBytes)&^bs
+}
+
+// load64 reads eight bytes of s at i, little-endian (the compiler merges
+// the byte loads into one).
+func load64[T string | []byte](s T, i int) uint64 {
+	_ = s[i+7]
+	return uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+		uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
 }
 
 // hex4 decodes four hex digits, or returns -1.
