@@ -30,8 +30,12 @@ type persistentQuery struct {
 	metrics *exec.Metrics
 	stages  []*stage
 	// producer writes the query's output and changelog records, configured
-	// from the query's properties (compression.type, linger.ms).
+	// from the query's properties (compression.type, linger.ms). Under
+	// exactly-once each stage has its own transactional producer instead.
 	producer *kgo.Client
+	// eos: processing.guarantee is exactly_once_v2 (the default).
+	eos   bool
+	prodO storage.ProducerOptions
 
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -76,6 +80,13 @@ type stage struct {
 	tasks    map[int32]*taskRunner
 	pos      map[int32][]int64 // next offset to consume, per partition and input
 
+	// producer is the stage's transactional producer under exactly-once,
+	// else the query's shared one.
+	producer *kgo.Client
+	// offsetsTopic holds, under exactly-once, the stage's committed input
+	// offsets per partition, written in the same transaction as the output.
+	offsetsTopic string
+
 	cycleMu sync.Mutex // one processing cycle at a time
 	errMu   sync.Mutex
 	lastErr error
@@ -103,11 +114,14 @@ func (e *Engine) startPlanned(ctx context.Context, qi *queryInfo, plan *planner.
 	q := &persistentQuery{e: e, id: qi.ID, info: qi, plan: plan, metrics: &exec.Metrics{},
 		done: make(chan struct{}), state: "RUNNING"}
 	props := mergeProps(e.cfg.props, qi.Props)
-	producer, err := storage.NewProducer(e.seeds, storage.ProducerOptions{
+	q.eos = props[propGuarantee] != guaranteeAtLeastOnce
+	q.prodO = storage.ProducerOptions{
 		Linger:      lingerOf(props),
 		Compression: props[propCompression],
 		ClientID:    "sluice-" + qi.ID,
-	})
+		Manual:      e.isTaskTopic,
+	}
+	producer, err := storage.NewProducer(e.seeds, q.prodO)
 	if err != nil {
 		return sql.Errorf(sql.CodeInvalidParameter, sql.Pos{}, "query %s: %v", qi.ID, err).
 			WithHint("set %s to one of %s", propCompression, strings.Join(storage.CompressionCodecs(), ", "))
@@ -185,7 +199,10 @@ func (s *stage) open(ctx context.Context) error {
 				WithHint("repartition one side to the other's partition count, e.g. CREATE STREAM ... WITH (PARTITIONS=%d) AS SELECT * FROM ...", s.parts)
 		}
 	}
-	committed, err := e.kafka.CommittedOffsets(ctx, s.group)
+	if err := s.openProducer(ctx); err != nil {
+		return err
+	}
+	committed, err := s.committedProgress(ctx)
 	if err != nil {
 		return err
 	}
@@ -194,26 +211,25 @@ func (s *stage) open(ctx context.Context) error {
 	restore := map[int32]bool{}
 	var missing []int32
 	for p := int32(0); p < s.parts; p++ {
-		// The local checkpoint, when there is one, is at least as new as
-		// the group's commit (it is written first) and matches the state.
-		if offs, ok, err := e.readCheckpoints(s.name, p, n); err != nil {
+		local, ok, err := e.readCheckpoints(s.name, p, n)
+		if err != nil {
 			return err
-		} else if ok {
-			start[p] = offs
-			continue
 		}
-		offs := make([]int64, n)
-		have := 0
-		for i, topic := range s.topics {
-			if off, ok := committed[topic][p]; ok {
-				offs[i] = off
-				have++
-			}
-		}
-		if have == n {
-			start[p] = offs
-			restore[p] = true // progress without local state: rebuild it
-		} else {
+		kafka, have := committed[p]
+		switch {
+		case ok && (!s.q.eos || !have || equalOffsets(local, kafka)):
+			// The local checkpoint matches the state. Under at-least-once
+			// it is at least as new as the group's commit (it is written
+			// first); under exactly-once it must equal the transaction's.
+			start[p] = local
+		case have:
+			// Progress without matching local state (a new data
+			// directory, a moved task, or a crash between the
+			// transaction's commit and the local one): rebuild the state
+			// from its changelogs, which the transaction committed.
+			start[p] = kafka
+			restore[p] = true
+		default:
 			missing = append(missing, p)
 		}
 	}
@@ -243,7 +259,7 @@ func (s *stage) open(ctx context.Context) error {
 			}
 			start[p] = offs
 		}
-		if err := s.commitOffsets(ctx, start); err != nil {
+		if err := s.commitStart(ctx, start, missing); err != nil {
 			return err
 		}
 	}
@@ -261,6 +277,7 @@ func (s *stage) open(ctx context.Context) error {
 		kgo.SeedBrokers(e.seeds...),
 		kgo.ConsumePartitions(offsets),
 		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
+		kgo.KeepControlRecords(),
 		kgo.FetchMaxWait(e.cfg.pollWait),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
 	)
@@ -300,7 +317,7 @@ func (q *persistentQuery) internalTopic(topic string) bool {
 
 func (s *stage) newTask(p int32, restore bool) (*taskRunner, error) {
 	q := s.q
-	producer := q.producer
+	producer := s.producer
 	produce := func(r *kgo.Record) { producer.Produce(context.Background(), r, s.onProduced) }
 	ts := newTaskState(q.e, s.name, p, restore, produce)
 	s.states[p] = ts
@@ -473,9 +490,17 @@ func (s *stage) cycle(pollCtx context.Context) (int, error) {
 			recs = make([][]*kgo.Record, len(s.topics))
 			work[fp.Partition] = recs
 		}
-		n += len(fp.Records)
+		// Control records (transaction markers) are kept by the consumer so
+		// that the position moves past them: otherwise a topic written in
+		// transactions would never look fully consumed. They are dropped
+		// here.
 		s.pos[fp.Partition][i] = fp.Records[len(fp.Records)-1].Offset + 1
-		recs[i] = append(recs[i], fp.Records...)
+		for _, r := range fp.Records {
+			if !r.Attrs.IsControl() {
+				recs[i] = append(recs[i], r)
+				n++
+			}
+		}
 	}
 	fetches.EachPartition(collect)
 	if n > 0 && len(s.topics) > 1 {
@@ -495,10 +520,26 @@ func (s *stage) cycle(pollCtx context.Context) (int, error) {
 		}
 	}
 	if n == 0 {
+		if len(work) > 0 {
+			// Only transaction markers: record the advanced position.
+			return 0, s.commitOffsets(ctx, s.pos)
+		}
 		return 0, nil
+	}
+	if s.q.eos {
+		if err := s.producer.BeginTransaction(); err != nil {
+			return 0, fmt.Errorf("begin transaction: %w", err)
+		}
 	}
 	running := make([]int32, 0, len(work))
 	for p, recs := range work {
+		empty := true
+		for _, r := range recs {
+			empty = empty && len(r) == 0
+		}
+		if empty {
+			continue
+		}
 		s.tasks[p].submit(ctx, recs)
 		running = append(running, p)
 	}
@@ -514,15 +555,30 @@ func (s *stage) cycle(pollCtx context.Context) (int, error) {
 			}
 		}
 	}
+	if len(errs) == 0 && s.q.eos {
+		// The input offsets travel in the transaction with the output and
+		// the changelog records: all three commit or none does.
+		for _, p := range running {
+			s.producer.Produce(ctx, s.offsetsRecord(p, s.pos[p]), s.onProduced)
+		}
+	}
 	if len(errs) == 0 {
-		if err := s.q.producer.Flush(ctx); err != nil {
+		if err := s.producer.Flush(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("flush sink: %w", err))
 		}
 	}
 	if err := s.takeErr(); err != nil {
 		errs = append(errs, err)
 	}
+	if len(errs) == 0 && s.q.eos {
+		if err := s.producer.EndTransaction(ctx, kgo.TryCommit); err != nil {
+			errs = append(errs, fmt.Errorf("commit transaction: %w", err))
+		}
+	}
 	if len(errs) > 0 {
+		if s.q.eos {
+			s.abort(ctx)
+		}
 		for _, p := range running {
 			s.states[p].discard()
 		}
@@ -648,6 +704,11 @@ func (q *persistentQuery) closeStages() error {
 			errs = append(errs, ts.close())
 		}
 		s.cycleMu.Unlock()
+	}
+	for _, s := range q.stages {
+		if s.producer != nil && s.producer != q.producer {
+			s.producer.Close()
+		}
 	}
 	if q.producer != nil {
 		q.producer.Close()

@@ -18,7 +18,8 @@ const (
 	// propLinger is how long the sink producer waits to fill a batch, in ms
 	// (default 5).
 	propLinger = "linger.ms"
-	// propGuarantee is the processing guarantee of persistent queries.
+	// propGuarantee is the processing guarantee of persistent queries:
+	// exactly_once_v2 (the default) or at_least_once (see eos.go).
 	propGuarantee = "processing.guarantee"
 )
 

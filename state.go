@@ -252,6 +252,11 @@ func (s *opStore) restoreFromChangelog(ctx context.Context) error {
 	defer cl.Close()
 	b := s.ts.e.state.NewWriteBatch()
 	defer b.Close()
+	// Local rows the changelog does not have (written after the last
+	// committed transaction) must not survive the restore.
+	if err := s.ts.e.state.DeletePrefix(s.prefix, false); err != nil {
+		return err
+	}
 	// Compaction and transaction markers leave gaps, so the last record may
 	// sit below end: stop at end or when a poll finds nothing more.
 	for pos := int64(0); pos < end; {

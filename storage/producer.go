@@ -36,6 +36,10 @@ type ProducerOptions struct {
 
 	// ClientID names the client in broker logs. Default "sluice".
 	ClientID string
+	// Manual, when set, names the topics whose records carry their own
+	// partition (Record.Partition): a task's changelog and checkpoint
+	// partitions are its input partition, never a hash of the key.
+	Manual func(topic string) bool
 
 	// Logger receives kgo's log. Default slog.Default().
 	Logger *slog.Logger
@@ -100,7 +104,27 @@ func (o ProducerOptions) ClientOpts(seeds []string) ([]kgo.Opt, error) {
 	if o.TransactionalID != "" {
 		opts = append(opts, kgo.TransactionalID(o.TransactionalID))
 	}
+	if o.Manual != nil {
+		opts = append(opts, kgo.RecordPartitioner(manualFor{o.Manual, kgo.StickyKeyPartitioner(nil)}))
+	}
 	return opts, nil
+}
+
+// manualFor partitions the records of topics for which manual(topic) is
+// true by their Record.Partition, and all others by the default (Kafka's
+// murmur2 key hash, sticky for null keys), so that one producer can write
+// both a task's own changelog partition and user topics keyed like any
+// Kafka client would.
+type manualFor struct {
+	manual func(topic string) bool
+	def    kgo.Partitioner
+}
+
+func (m manualFor) ForTopic(topic string) kgo.TopicPartitioner {
+	if m.manual(topic) {
+		return kgo.ManualPartitioner().ForTopic(topic)
+	}
+	return m.def.ForTopic(topic)
 }
 
 // NewProducer returns a producer client. It does not contact the brokers;
