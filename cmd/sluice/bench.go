@@ -160,6 +160,7 @@ func benchNexmark(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		latencyEvents int64
 		workDir       string
 		verify        bool
+		guarantee     string
 		profileDir    string
 	)
 	gen.register(fs, 0)
@@ -171,6 +172,7 @@ func benchNexmark(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	fs.StringVar(&workDir, "work-dir", "", "directory for the run's temporary data (default: the system temporary directory)")
 	fs.StringVar(&profileDir, "profile-dir", "", "write CPU profiles of the measured phases (<query>-sluice.pprof, <query>-baseline.pprof) to this directory")
 	fs.BoolVar(&verify, "verify", false, "after measuring, check that the engine and the baseline wrote the same records")
+	fs.StringVar(&guarantee, "guarantee", "at_least_once", "the engine's processing.guarantee: at_least_once (like the baseline's plain producer) or exactly_once_v2 (the engine's default, one transaction per cycle)")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, `Usage: sluice bench nexmark [flags]
 
@@ -214,6 +216,7 @@ Flags:
 		Brokers:       brokerList(brokers),
 		WorkDir:       workDir,
 		Verify:        verify,
+		Guarantee:     guarantee,
 		ProfileDir:    profileDir,
 		Progress:      stderr,
 		BrokerCommand: func(dataDir string) *exec.Cmd {
