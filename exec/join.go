@@ -30,6 +30,8 @@ import (
 //	0x03 t s K n    an unmatched row waiting for its window to close
 //	                (DeferOuter), in time order as Kafka Streams' outer store
 //	0x04 s K        a table side's current row
+//	0x05 K P        ForeignKey: the left row with primary key P (encoded
+//	                as K) whose foreign key is K
 //
 // # Time
 //
@@ -170,6 +172,7 @@ const (
 	joinByTime  byte = 0x02
 	joinPending byte = 0x03
 	joinTable   byte = 0x04
+	joinFKIndex byte = 0x05
 )
 
 func (j *join) loadMeta() error {
@@ -231,6 +234,12 @@ func (j *join) push(ctx context.Context, side int, b Batch) error {
 			}
 		case TableTable:
 			err = j.tableUpdate(side, b.Kind(i), row, true)
+		case ForeignKey:
+			if side == 0 {
+				err = j.fkLeft(row)
+			} else {
+				err = j.fkRight(b.Kind(i), row)
+			}
 		}
 		if err != nil {
 			return fmt.Errorf("join %s: %w", j.spec.Name, err)
@@ -627,6 +636,144 @@ func (j *join) tableUpdate(side int, kind ChangeKind, row []any, emit bool) erro
 		j.appendRow(Insert, keyVal, nl, nr, rt)
 	case hadOld:
 		j.appendRow(Delete, keyVal, ol, or, rt)
+	}
+	return nil
+}
+
+// ---- foreign key ----
+//
+// A ForeignKey join's task holds the right table's rows (0x04 1 K) and an
+// index of the left rows by foreign key (0x05 K P). Each left change
+// arrives in the partition of its foreign key; when a left row moves to
+// another foreign key, its UpdateBefore (old key) and UpdateAfter (new
+// key) may reach different tasks, so the old one only leaves the index and
+// the new one decides the result, as Kafka Streams' subscription
+// instructions do. Results carry the time of the change that caused them.
+
+// fkIndexKey is the index entry of the left row with encoded primary key
+// pk under foreign key fk.
+func fkIndexKey(fk, pk []byte) []byte {
+	return append(append([]byte{joinFKIndex}, fk...), pk...)
+}
+
+// fkLeft applies a change of the left table.
+func (j *join) fkLeft(row []any) error {
+	kv, ok := row[j.spec.LeftChangeCol].(int32)
+	if !ok {
+		return fmt.Errorf("left row without its change kind")
+	}
+	kind := ChangeKind(kv)
+	t, _ := j.rowTime(0, row)
+	j.advance(t)
+	var pk []byte
+	for _, c := range j.spec.LeftPK {
+		pk = agg.AppendValue(pk, row[c])
+	}
+	fk, hasFK := j.keyOf(0, row)
+	var idx []byte
+	if hasFK {
+		idx = fkIndexKey(fk, pk)
+	}
+	keyVal := row[j.spec.Left.KeyCol]
+	switch kind {
+	case UpdateBefore:
+		if hasFK {
+			return j.store.Delete(idx)
+		}
+		return nil
+	case Delete:
+		if hasFK {
+			if err := j.store.Delete(idx); err != nil {
+				return err
+			}
+		}
+		j.appendRow(Delete, keyVal, row, nil, t)
+		return nil
+	}
+	var r []any
+	if hasFK {
+		if err := j.store.Put(idx, encodeRow(row)); err != nil {
+			return err
+		}
+		var err error
+		if r, err = j.getTableRow(1, fk); err != nil {
+			return err
+		}
+	}
+	switch {
+	case r != nil:
+		j.appendRow(Insert, keyVal, row, r, t)
+	case j.spec.Type == JoinLeft:
+		j.appendRow(Insert, keyVal, row, nil, t)
+	case kind == UpdateAfter:
+		// The row may have joined under its old foreign key: retract it.
+		// A new row that matches nothing has no result to retract.
+		j.appendRow(Delete, keyVal, row, nil, t)
+	}
+	return nil
+}
+
+// fkRight applies a change of the right table and re-emits every left row
+// that references it.
+func (j *join) fkRight(kind ChangeKind, row []any) error {
+	if kind == UpdateBefore {
+		return nil // the UpdateAfter that follows carries the new row
+	}
+	t, _ := j.rowTime(1, row)
+	j.advance(t)
+	key, ok := j.keyOf(1, row)
+	if !ok {
+		j.tc.metrics().DroppedNulls.Add(1)
+		return nil
+	}
+	key = append([]byte(nil), key...)
+	var cur []any
+	if kind == Delete {
+		old, err := j.getTableRow(1, key)
+		if err != nil {
+			return err
+		}
+		if old == nil {
+			j.tc.metrics().DroppedNulls.Add(1)
+			return nil
+		}
+		if err := j.store.Delete(tableKey(1, key)); err != nil {
+			return err
+		}
+	} else {
+		cur = row
+		if err := j.store.Put(tableKey(1, key), encodeRow(row)); err != nil {
+			return err
+		}
+	}
+	prefix := append([]byte{joinFKIndex}, key...)
+	var lefts [][]any
+	var scanErr error
+	err := j.store.Scan(prefix, storage.PrefixEnd(prefix), func(_, v []byte) bool {
+		vals, err := decodeValues(v, j.spec.Left.Schema.NumFields())
+		if err != nil {
+			scanErr = err
+			return false
+		}
+		lefts = append(lefts, vals)
+		return true
+	})
+	if err == nil {
+		err = scanErr
+	}
+	if err != nil {
+		return fmt.Errorf("corrupt foreign-key index: %w", err)
+	}
+	keyVal := row[j.spec.Right.KeyCol]
+	for _, l := range lefts {
+		switch {
+		case cur != nil:
+			j.appendRow(Insert, keyVal, l, cur, t)
+		case j.spec.Type == JoinLeft:
+			j.appendRow(Insert, keyVal, l, nil, t)
+		default:
+			j.appendRow(Delete, keyVal, l, nil, t)
+		}
 	}
 	return nil
 }

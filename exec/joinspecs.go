@@ -36,6 +36,15 @@ const (
 	// TableTable joins two tables on their primary keys: a change on either
 	// side emits the change of the joined row.
 	TableTable
+	// ForeignKey joins a table (left) to the table (right) whose primary
+	// key equals a left column or expression, the foreign key (KIP-213).
+	// The left input is the left table's changelog re-keyed by the foreign
+	// key, its change kinds in a column (JoinSpec.LeftChangeCol, see
+	// ChangeColumnSpec); Left.KeyCol holds the foreign key and
+	// JoinSpec.LeftPK the left table's primary key, which keys the result:
+	// the output's key column is the foreign key, and its rows are
+	// upserts (Insert) and tombstones (Delete) of the left primary key.
+	ForeignKey
 )
 
 func (k JoinKind) String() string {
@@ -46,6 +55,8 @@ func (k JoinKind) String() string {
 		return "STREAM-TABLE"
 	case TableTable:
 		return "TABLE-TABLE"
+	case ForeignKey:
+		return "FOREIGN-KEY"
 	}
 	return "?"
 }
@@ -154,6 +165,10 @@ type JoinSpec struct {
 	Left, Right JoinSide
 	Window      *JoinWindow // StreamStream only
 	KeyName     string
+	// ForeignKey only: the left columns holding the left table's primary
+	// key, and the left INT column holding each row's ChangeKind.
+	LeftPK        []int
+	LeftChangeCol int
 }
 
 // Schema returns the output layout.
@@ -196,6 +211,22 @@ func (s *JoinSpec) validate() error {
 			return fmt.Errorf("join %s: a stream-table join is INNER or LEFT, not %s", s.Name, s.Type)
 		}
 	case TableTable:
+	case ForeignKey:
+		if _, err := s.Schema(); err != nil {
+			return err
+		}
+		if s.Type != JoinInner && s.Type != JoinLeft {
+			return fmt.Errorf("join %s: a foreign-key join is INNER or LEFT, not %s", s.Name, s.Type)
+		}
+		if len(s.LeftPK) == 0 {
+			return fmt.Errorf("join %s: a foreign-key join needs the left primary key", s.Name)
+		}
+		n := s.Left.Schema.NumFields()
+		for _, c := range append([]int{s.LeftChangeCol}, s.LeftPK...) {
+			if c < 0 || c >= n {
+				return fmt.Errorf("join %s: left column %d out of range", s.Name, c)
+			}
+		}
 	default:
 		return fmt.Errorf("join %s: unknown kind %d", s.Name, s.Kind)
 	}

@@ -61,6 +61,9 @@ type joinSrc struct {
 	timeCol int
 	table   bool
 	pre     *Stage // the repartition stage, when re-keyed
+	// changeCol is the side column holding the change kinds of a
+	// foreign-key join's subscription (see subscribe).
+	changeCol int
 }
 
 // joinStep is one JOIN of the query: the accumulated left input joined
@@ -77,6 +80,9 @@ type joinStep struct {
 	ltext, rtext string
 	// table: the accumulated left input is a table (all its sources are).
 	leftTable bool
+	// fk: a table-table join on a foreign key (lexpr is not the left
+	// table's primary key).
+	fk bool
 }
 
 // joinQuery is a bound join SELECT.
@@ -243,7 +249,7 @@ func bindJoin(cat Catalog, q *sql.Select, mode queryMode, sinkName string) (*joi
 		return nil, err
 	}
 	last := jq.steps[len(jq.steps)-1]
-	if last.kind == sql.JoinFull || !isPlainCol(last.lexpr) && !isPlainCol(last.rexpr) {
+	if !last.fk && (last.kind == sql.JoinFull || !isPlainCol(last.lexpr) && !isPlainCol(last.rexpr)) {
 		jq.rowkey = len(jq.cols)
 		jq.cols = append(jq.cols, OutCol{Name: colRowkey, Type: last.lexpr.DataType(), Role: sql.ColKey})
 		sc.cols = jq.cols
@@ -491,11 +497,16 @@ func (jq *joinQuery) checkCombinations() error {
 				return err
 			}
 			if !jq.isTableKey(st.lexpr) {
-				if st.kind == sql.JoinRight {
+				switch {
+				case st.kind == sql.JoinRight:
 					return sql.Errorf(sql.CodeFeatureNotSupported, st.at, "RIGHT OUTER JOIN on a foreign key is not supported")
+				case st.kind == sql.JoinFull:
+					return sql.Errorf(sql.CodeFeatureNotSupported, st.at, "FULL OUTER JOIN on a foreign key is not supported")
+				case len(jq.steps) > 1:
+					return sql.Errorf(sql.CodeFeatureNotSupported, st.at, "foreign-key joins in a multi-way join (%s = %s) are not supported yet", st.ltext, st.rtext).
+						WithHint("write the foreign-key join to a table with CREATE TABLE ... AS SELECT, then join that")
 				}
-				return sql.Errorf(sql.CodeFeatureNotSupported, st.at, "foreign-key table-table joins (%s = %s) are not supported yet", st.ltext, st.rtext).
-					WithHint("join the tables on their primary keys, or join a stream of the left table's changes to the right table")
+				st.fk = true
 			}
 		default:
 			if st.within == nil {
@@ -539,6 +550,9 @@ func (jq *joinQuery) viableKeys() []int {
 		return []int{jq.rowkey}
 	}
 	last := jq.steps[len(jq.steps)-1]
+	if last.fk {
+		return jq.leftPK()
+	}
 	var out []int
 	for _, n := range []expr.Node{last.lexpr, last.rexpr} {
 		if c, ok := n.(*expr.Col); ok {
@@ -673,6 +687,9 @@ func (jq *joinQuery) bindItems(b *binder, mode queryMode, sinkName string) error
 // join expression's column, else the first that is the right one's (or
 // ROWKEY when the key is synthetic).
 func (jq *joinQuery) orderKey(items []boundItem, sinkName string) ([]boundItem, error) {
+	if jq.steps[len(jq.steps)-1].fk {
+		return jq.orderKeyFK(items)
+	}
 	key := -1
 	for _, want := range jq.viableKeys() {
 		for i, it := range items {
@@ -749,6 +766,78 @@ func (jq *joinQuery) orderKey(items []boundItem, sinkName string) ([]boundItem, 
 	return out, nil
 }
 
+// leftPK returns the V columns of the first source's primary key, in
+// declaration order: a foreign-key join's result key.
+func (jq *joinQuery) leftPK() []int {
+	var out []int
+	s := jq.srcs[0]
+	for i, c := range s.scan.Cols {
+		if !c.Pseudo && c.Role == sql.ColPrimaryKey {
+			out = append(out, s.base+i)
+		}
+	}
+	return out
+}
+
+// orderKeyFK is orderKey for a foreign-key join: its result is keyed by
+// the left table's primary key, so, as in ksqlDB, the projection must hold
+// every primary key column once; they become the key columns, in the
+// table's order.
+func (jq *joinQuery) orderKeyFK(items []boundItem) ([]boundItem, error) {
+	var out []boundItem
+	var missing []string
+	isKey := map[int]bool{}
+	for _, pk := range jq.leftPK() {
+		at := -1
+		var dups []string
+		for i, it := range items {
+			if it.keyOf == pk {
+				if at < 0 {
+					at = i
+				}
+				dups = append(dups, it.name)
+			}
+		}
+		if at < 0 {
+			missing = append(missing, "`"+jq.cols[pk].Name+"`")
+			continue
+		}
+		if len(dups) > 1 {
+			sort.Strings(dups)
+			return nil, sql.Errorf(sql.CodeDuplicateColumn, items[at].at,
+				"The projection contains a key column (`%s`) more than once, aliased as: %s.", jq.srcs[0].alias+"_"+jq.cols[pk].Name, joinAnd(dups)).
+				WithHint("keep one; to also copy the key into the value use AS_VALUE(...)")
+		}
+		isKey[at] = true
+		it := items[at]
+		it.role = sql.ColPrimaryKey
+		out = append(out, it)
+	}
+	if len(missing) > 0 {
+		what := "column"
+		if len(missing) > 1 {
+			what = "columns"
+		}
+		return nil, sql.Errorf(sql.CodeInvalidParameter, jq.q.At,
+			"Primary key %s missing in projection. For foreign-key table-table joins, the projection must include all primary key columns from the left input table (`%s`). Missing %s: %s.",
+			what, jq.srcs[0].src.Name, what, strings.Join(missing, ", ")).
+			WithHint("add the left table's primary key columns to the SELECT list")
+	}
+	for i, it := range items {
+		if !isKey[i] {
+			it.role = sql.ColValue
+			it.keyOf = -1
+			out = append(out, it)
+		}
+	}
+	if len(out) == len(isKey) {
+		return nil, sql.Errorf(sql.CodeInvalidParameter, out[0].at, "The projection contains no value columns").
+			WithHint("select at least one value column")
+	}
+	jq.keyItem = 0
+	return out, nil
+}
+
 // ---- physical plan ----
 
 // lowerJoin builds the physical plan of a bound join. queryID names the
@@ -777,6 +866,15 @@ func (jq *joinQuery) lowerJoin(queryID string, timeItem int) (*Plan, error) {
 		}
 		if i == 0 && jq.steps[0].lsrc != 0 {
 			return nil, sql.Errorf(sql.CodeInternal, jq.q.At, "join: the first condition does not read the first source")
+		}
+		if i == 0 && jq.steps[0].fk {
+			right, err := sourceSpec(jq.srcs[1].scan)
+			if err != nil {
+				return nil, err
+			}
+			jq.subscribe(queryID, s, keyExpr, right.Key, max(jq.srcs[1].src.Partitions, 1))
+			plan.Pre = append(plan.Pre, s.pre)
+			continue
 		}
 		if c, ok := keyExpr.(*expr.Col); ok && jq.isPartitionKey(s, c.Index-s.base) && !jq.keyFormatDiffers(i) {
 			s.keyCol = c.Index - s.base
@@ -835,6 +933,13 @@ func (jq *joinQuery) lowerJoin(queryID string, timeItem int) (*Plan, error) {
 			Right:   exec.JoinSide{Schema: sideSchema(right), KeyCol: right.keyCol, TimeCol: right.timeCol},
 			KeyName: fmt.Sprintf("$JOINKEY%d", k)}
 		switch {
+		case st.fk:
+			l := jq.srcs[0]
+			spec.Kind = exec.ForeignKey
+			spec.LeftChangeCol = l.changeCol
+			for _, pk := range jq.leftPK() {
+				spec.LeftPK = append(spec.LeftPK, l.colMap[pk-l.base])
+			}
 		case !leftTable && !right.table:
 			spec.Kind = exec.StreamStream
 			w := st.within
@@ -1079,6 +1184,79 @@ func (jq *joinQuery) repartition(queryID string, i int, s *joinSrc, keyExpr expr
 	s.keyCol = 0
 	s.timeCol = nv + 1
 	return nil
+}
+
+// subscribe routes the left table of a foreign-key join to the right
+// table's partitions: a Pre stage materializes the left table, so that an
+// update also retracts the row's old foreign key, and writes its changes
+// keyed by the foreign key, serialized as the right table's key (rightKey)
+// so that equal keys land in the same partition, into rightParts
+// partitions, the change kinds in a column:
+//
+//	stage 0: source -> TableSource -> Project ($FK := fk expr, columns..., ROWTIME) -> ChangeColumn -> sink _sluice-<query>-FkJoin-subscription
+//
+// The final stage's tasks then hold each right row next to the left rows
+// that reference it; the results are written keyed by the left primary key.
+func (jq *joinQuery) subscribe(queryID string, s *joinSrc, keyExpr expr.Node, rightKey codec.Spec, rightParts int32) {
+	topic := "_sluice-" + queryID + "-FkJoin-subscription"
+	ts := exec.TableSourceSpec{Name: "TableSource"}
+	for i, c := range s.scan.Cols {
+		switch {
+		case c.Role == sql.ColKey || c.Role == sql.ColPrimaryKey:
+			ts.KeyCols = append(ts.KeyCols, i)
+			ts.StoredCols = append(ts.StoredCols, i)
+		case c.Role == sql.ColValue && !c.Pseudo:
+			ts.StoredCols = append(ts.StoredCols, i)
+		}
+	}
+	local := mapCols(keyExpr, func(c *expr.Col) expr.Node {
+		return &expr.Col{Index: c.Index - s.base, Name: c.Name, Type: c.Type}
+	})
+	proj := exec.ProjectSpec{Exprs: []expr.Node{local}, Names: []string{"$FK"}}
+	key := rightKey
+	key.Fields = []arrow.Field{expr.Field("$FK", local.DataType())}
+	value := codec.Spec{Format: codec.JSON}
+	s.colMap = make([]int, len(s.scan.Cols))
+	for c := range s.colMap {
+		s.colMap[c] = -1
+	}
+	nv := 0
+	for c, col := range s.scan.Cols {
+		if col.Pseudo || col.Role == sql.ColHeaders || col.Role == sql.ColHeader {
+			continue
+		}
+		proj.Exprs = append(proj.Exprs, &expr.Col{Index: c, Name: col.Name, Type: col.Type})
+		proj.Names = append(proj.Names, col.Name)
+		value.Fields = append(value.Fields, expr.Field(col.Name, col.Type))
+		nv++
+		s.colMap[c] = nv
+	}
+	proj.Exprs = append(proj.Exprs, &expr.Col{Index: scanIndex(s.scan, colRowtime), Name: colRowtime, Type: expr.TimestampType})
+	proj.Names = append(proj.Names, hiddenTimeName)
+	// After ChangeColumn: $FK, columns (1..nv), ROWTIME (nv+1), $CHANGE (nv+2).
+	value.Fields = append(value.Fields, expr.Field(changeColName, expr.IntType))
+	sink := exec.SinkSpec{Topic: topic, Key: key, Value: value, KeyCols: []int{0}, TimeCol: nv + 1}
+	for c := 1; c <= nv; c++ {
+		sink.ValueCols = append(sink.ValueCols, c)
+	}
+	sink.ValueCols = append(sink.ValueCols, nv+2)
+	s.pre = &Stage{Input: s.spec, Ops: []any{ts, proj, exec.ChangeColumnSpec{Name: changeColName}}, Sink: sink, Topic: topic, Partitions: rightParts}
+	s.spec = exec.SourceSpec{Topic: topic, Key: key, Value: value, TimestampCol: -1}
+	// Read back: $FK, the columns, $CHANGE, ROWTIME, ROWPARTITION, ROWOFFSET.
+	for c, col := range s.scan.Cols {
+		switch {
+		case col.Pseudo && col.Name == colRowtime:
+			s.colMap[c] = nv + 2
+		case col.Pseudo && col.Name == colRowpartition:
+			s.colMap[c] = nv + 3
+		case col.Pseudo && col.Name == colRowoffset:
+			s.colMap[c] = nv + 4
+		}
+	}
+	s.width = nv + 5
+	s.keyCol = 0
+	s.changeCol = nv + 1
+	s.timeCol = nv + 2
 }
 
 // sideSchema is the Arrow layout of a side's batches.
