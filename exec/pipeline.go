@@ -3,9 +3,9 @@ package exec
 import "fmt"
 
 // BuildPipeline chains the operators of a plan (planner.Plan.Ops:
-// FilterSpec, ProjectSpec and the stateful specs of aggspecs.go, as values
-// or pointers) in order in front of tail, and returns the head: the
-// operator the task pushes into.
+// FilterSpec, ProjectSpec, FlatMapSpec and the stateful specs of
+// aggspecs.go, as values or pointers) in order in front of tail, and
+// returns the head: the operator the task pushes into.
 //
 // Every operator of the chain forwards Open, Watermark, Flush and Close to
 // the next one, so the task drives the whole chain through its head.
@@ -25,6 +25,10 @@ func BuildPipeline(ops []any, tail Operator) (Operator, error) {
 			head, err = NewProject(op, head)
 		case *ProjectSpec:
 			head, err = NewProject(*op, head)
+		case FlatMapSpec:
+			head, err = NewFlatMap(op, head)
+		case *FlatMapSpec:
+			head, err = NewFlatMap(*op, head)
 		case AggregateSpec:
 			head, err = NewAggregate(op, head)
 		case *AggregateSpec:

@@ -35,6 +35,9 @@ type binder struct {
 	// aggs, when set, binds aggregate function calls (aggregate.go);
 	// otherwise they are rejected.
 	aggs *aggScope
+	// tfs, when set, binds table function calls (flatmap.go); otherwise
+	// they are rejected.
+	tfs *tableFuncScope
 }
 
 type lambdaParam struct {
@@ -590,7 +593,7 @@ func (b *binder) call(e *sql.Call) (expr.Node, error) {
 			WithHint("GROUP BY and aggregations are planned for a later release; this version runs stateless queries")
 	}
 	if tableFuncs[e.Name] {
-		return nil, sql.Errorf(sql.CodeFeatureNotSupported, e.At, "table function %s is not supported yet", e.Name)
+		return b.tableFunc(e)
 	}
 	if e.Distinct {
 		return nil, sql.Errorf(sql.CodeSyntax, e.At, "DISTINCT is only allowed in aggregate functions")

@@ -6,6 +6,7 @@ import (
 
 	"github.com/apache/arrow/go/v17/arrow"
 	"github.com/apache/arrow/go/v17/arrow/array"
+	"github.com/sluicedb/sluice/exec"
 	"github.com/sluicedb/sluice/exec/expr"
 	"github.com/sluicedb/sluice/sql"
 )
@@ -81,8 +82,8 @@ func mustCall(name string, args ...expr.Node) expr.Node {
 	return n
 }
 
-// aggregateFuncs and tableFuncs are ksqlDB's aggregate and table functions.
-// They are recognised by name so that a query using them gets "not
+// aggregateFuncs are ksqlDB's aggregate functions, recognised by name so
+// that a query using one where aggregations are not planned gets "not
 // supported yet" instead of "unknown function".
 var aggregateFuncs = map[string]bool{
 	"COUNT": true, "COUNT_DISTINCT": true, "SUM": true, "AVG": true, "MIN": true, "MAX": true,
@@ -91,7 +92,8 @@ var aggregateFuncs = map[string]bool{
 	"STDDEV_SAMPLE": true, "STDDEV_SAMP": true, "CORRELATION": true, "ATTR": true,
 }
 
-var tableFuncs = map[string]bool{"EXPLODE": true, "CUBE_EXPLODE": true}
+// tableFuncs are ksqlDB's table functions (flatmap.go binds them).
+var tableFuncs = map[string]bool{exec.Explode: true, exec.CubeExplode: true}
 
 // nondeterministic functions return a different value per call: they are
 // never folded and never duplicated by rules.

@@ -24,9 +24,11 @@ func addHeadersColumn(sp *selectPlan, root Node) Node {
 	scan := sp.scan
 	idx := len(scan.Cols)
 	scan.Cols = append(scan.Cols, OutCol{Name: hiddenHeadersName, Type: exec.HeadersType, Pseudo: true, Hidden: true})
-	return &Project{Input: proj.Input,
-		Exprs: append(append([]expr.Node(nil), proj.Exprs...), &expr.Col{Index: idx, Name: hiddenHeadersName, Type: exec.HeadersType}),
-		Cols:  append(append([]OutCol(nil), proj.Cols...), OutCol{Name: hiddenHeadersName, Type: exec.HeadersType, Hidden: true})}
+	p := &Project{Input: proj.Input, Exprs: append([]expr.Node(nil), proj.Exprs...),
+		Cols: append(append([]OutCol(nil), proj.Cols...), OutCol{Name: hiddenHeadersName, Type: exec.HeadersType, Hidden: true})}
+	flatMapShift(p, idx)
+	p.Exprs = append(p.Exprs, &expr.Col{Index: idx, Name: hiddenHeadersName, Type: exec.HeadersType})
+	return p
 }
 
 // isHiddenHeaders reports whether c is the hidden headers column.

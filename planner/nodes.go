@@ -33,6 +33,8 @@ func Columns(n Node) []OutCol {
 		return Columns(n.Input)
 	case *Project:
 		return n.Cols
+	case *FlatMap:
+		return n.columns()
 	case *Aggregate:
 		return n.Cols
 	case *WindowNode:
@@ -218,6 +220,10 @@ func withChildren(n Node, ch []Node) Node {
 		c.Input = ch[0]
 		return &c
 	case *Project:
+		c := *n
+		c.Input = ch[0]
+		return &c
+	case *FlatMap:
 		c := *n
 		c.Input = ch[0]
 		return &c

@@ -25,7 +25,7 @@ func finish(root Node, sp *selectPlan) (*Plan, error) {
 }
 
 // lower fills Input, Ops, Output and OutputTimeCol from a linear
-// Scan -> (Filter|Project)* tree.
+// Scan -> (Filter|FlatMap|Project)* tree.
 func lower(plan *Plan, root Node) error {
 	var chain []Node
 	n := root
@@ -59,6 +59,8 @@ func lower(plan *Plan, root Node) error {
 				names[j] = c.Name
 			}
 			plan.Ops = append(plan.Ops, exec.ProjectSpec{Exprs: op.Exprs, Names: names})
+		case *FlatMap:
+			plan.Ops = append(plan.Ops, op.spec())
 		default:
 			return sql.Errorf(sql.CodeFeatureNotSupported, sql.Pos{}, "%s is not supported yet", firstWord(op.String()))
 		}
@@ -210,6 +212,12 @@ func Explain(plan *Plan) string {
 				parts[j] = op.Names[j] + " := " + e.String()
 			}
 			fmt.Fprintf(&b, "  %d. Project %s\n", i+1, strings.Join(parts, ", "))
+		case exec.FlatMapSpec:
+			parts := make([]string, len(op.Funcs))
+			for j, fn := range op.Funcs {
+				parts[j] = op.Names[j] + " := " + fn.Name + "(" + fn.Arg.String() + ")"
+			}
+			fmt.Fprintf(&b, "  %d. FlatMap %s\n", i+1, strings.Join(parts, ", "))
 		default:
 			fmt.Fprintf(&b, "  %d. %s\n", i+1, explainStateful(op))
 		}

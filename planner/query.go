@@ -360,9 +360,17 @@ func bindSelect(cat Catalog, q *sql.Select, mode queryMode, sinkName string) (*s
 		return nil, err
 	}
 	sc.clause = "SELECT"
+	b.tfs = &tableFuncScope{base: len(scan.Cols)}
 	items, err := bindItems(b, q, scan, mode, sinkName, pb)
 	if err != nil {
 		return nil, err
+	}
+	if len(b.tfs.funcs) > 0 {
+		if src.Kind == sql.KindTable {
+			return nil, sql.Errorf(sql.CodeFeatureNotSupported, ref.At, "Table source is not supported with table functions").
+				WithHint("%s is a table; table functions apply to streams", src.Name)
+		}
+		root = &FlatMap{Input: root, Funcs: b.tfs.funcs, Cols: b.tfs.cols}
 	}
 	proj := &Project{Input: root}
 	for _, it := range items {
@@ -475,7 +483,8 @@ func bindItems(b *binder, q *sql.Select, scan *Scan, mode queryMode, sinkName st
 			if k := pb.keyOf(n); k >= 0 {
 				bi.role, bi.keyOf = sql.ColKey, k
 			}
-		} else if c, ok := n.(*expr.Col); ok {
+		} else if c, ok := n.(*expr.Col); ok && c.Index < len(scan.Cols) {
+			// (Higher indexes are table function results, never keys.)
 			if r := scan.Cols[c.Index].Role; r == sql.ColKey || r == sql.ColPrimaryKey {
 				bi.role, bi.keyOf = r, c.Index
 			}

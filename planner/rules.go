@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/apache/arrow/go/v17/arrow"
+	"github.com/sluicedb/sluice/exec"
 	"github.com/sluicedb/sluice/exec/expr"
 )
 
@@ -271,6 +272,30 @@ func prune(n Node, required []bool) (Node, []int, error) {
 			p.Cols = append(p.Cols, n.Cols[i])
 		}
 		return p, mapping, nil
+	case *FlatMap:
+		// Every function stays: each one decides how many rows a row
+		// becomes, whether its column is read or not.
+		nIn := len(Columns(n.Input))
+		inReq := append([]bool(nil), required[:nIn]...)
+		used := map[int]bool{}
+		for _, fn := range n.Funcs {
+			colsUsed(fn.Arg, used)
+		}
+		for c := range used {
+			inReq[c] = true
+		}
+		in, inMap, err := prune(n.Input, inReq)
+		if err != nil {
+			return nil, nil, err
+		}
+		newIn := len(Columns(in))
+		mapping := append([]int(nil), inMap...)
+		f := &FlatMap{Input: in, Cols: n.Cols}
+		for k, fn := range n.Funcs {
+			mapping = append(mapping, newIn+k)
+			f.Funcs = append(f.Funcs, exec.TableFunc{Name: fn.Name, Arg: remap(fn.Arg, inMap)})
+		}
+		return f, mapping, nil
 	}
 	// Nodes that are not produced yet keep every column.
 	mapping := make([]int, len(Columns(n)))
