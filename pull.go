@@ -80,16 +80,13 @@ func (e *Engine) pullTable(ctx context.Context, st *sql.Query, plan *planner.Pla
 	}()
 	var rows []Row
 	done := errors.New("limit reached")
-	var skip map[int]bool
-	if plan.OutputTimeCol >= 0 {
-		skip = map[int]bool{plan.OutputTimeCol: true}
-	}
+	cols := resultCols(plan)
 	collect := func(_ context.Context, b exec.Batch) error {
 		for i := 0; i < b.Len(); i++ {
 			if plan.Limit != nil && int64(len(rows)) >= *plan.Limit {
 				return done
 			}
-			rows = append(rows, Row{Kind: b.Kind(i), Values: rowValues(b.Rec, i, skip)})
+			rows = append(rows, Row{Kind: b.Kind(i), Values: rowValues(b.Rec, i, cols)})
 		}
 		return nil
 	}

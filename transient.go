@@ -154,16 +154,21 @@ func (tq *transientQuery) run(ctx context.Context, ch chan<- Row) {
 		}
 	}()
 	limitReached := errors.New("limit reached")
-	var skip map[int]bool
-	if tq.plan.OutputTimeCol >= 0 {
-		skip = map[int]bool{tq.plan.OutputTimeCol: true}
-	}
+	cols := resultCols(tq.plan)
 	collect := func(ctx context.Context, b exec.Batch) error {
 		for i := 0; i < b.Len(); i++ {
 			if tq.plan.Limit != nil && tq.emitted >= *tq.plan.Limit {
 				return limitReached
 			}
-			row := Row{Kind: b.Kind(i), Values: rowValues(b.Rec, i, skip)}
+			kind := b.Kind(i)
+			if kind == exec.UpdateBefore {
+				// ksqlDB streams a table's changes to a push query as the
+				// new rows only: the retracted half of an update is not a
+				// result row (and must not count against LIMIT). The
+				// UpdateAfter that follows keeps its kind.
+				continue
+			}
+			row := Row{Kind: kind, Values: rowValues(b.Rec, i, cols)}
 			select {
 			case ch <- row:
 				tq.emitted++
@@ -277,13 +282,27 @@ func (tq *transientQuery) task(p int32, collect func(context.Context, exec.Batch
 }
 
 // rowValues converts row i of rec to Go values, leaving out hidden columns.
-func rowValues(rec arrow.Record, i int, skip map[int]bool) []any {
-	vals := make([]any, 0, rec.NumCols())
-	for c := 0; c < int(rec.NumCols()); c++ {
-		if skip[c] {
-			continue
+// resultCols are the columns of a plan's final batch that make up a
+// result row, in order: the plan's visible output columns. Planners put
+// the hidden columns (the row time, a windowed aggregation's window bounds
+// that only its sink's key uses) after the visible ones, except that the
+// row time may sit anywhere; so skip it and take as many columns as the
+// plan shows.
+func resultCols(plan *planner.Plan) []int {
+	cols := make([]int, 0, len(plan.Output))
+	for c := 0; len(cols) < len(plan.Output); c++ {
+		if c != plan.OutputTimeCol {
+			cols = append(cols, c)
 		}
-		vals = append(vals, expr.ValueAt(rec.Column(c), i))
+	}
+	return cols
+}
+
+// rowValues returns row i's values of the columns cols of rec.
+func rowValues(rec arrow.Record, i int, cols []int) []any {
+	vals := make([]any, len(cols))
+	for j, c := range cols {
+		vals[j] = expr.ValueAt(rec.Column(c), i)
 	}
 	return vals
 }

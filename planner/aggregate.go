@@ -277,7 +277,7 @@ func bindAggregate(cat Catalog, q *sql.Select, mode queryMode, sinkName string, 
 		sc.clause = "WHERE"
 		p, err := b.bind(q.Where)
 		if err != nil {
-			return nil, err
+			return nil, windowBoundsInWhere(err, q)
 		}
 		if id := p.DataType().ID(); id != arrow.BOOL {
 			return nil, sql.Errorf(sql.CodeDatatypeMismatch, q.Where.Position(),
@@ -362,6 +362,11 @@ func bindAggregate(cat Catalog, q *sql.Select, mode queryMode, sinkName string, 
 	}
 	if q.Having != nil {
 		sc.clause = "HAVING"
+		if a.window != nil {
+			if err := rejectWindowBounds(q.Having); err != nil {
+				return nil, err
+			}
+		}
 		h, err := b.bind(q.Having)
 		if err != nil {
 			return nil, err
@@ -592,6 +597,40 @@ func aggConfig(props Props) agg.Config {
 		c.CollectSetLimit, _ = strconv.Atoi(v)
 	}
 	return c
+}
+
+// windowBoundsInWhere gives ksqlDB's message for WINDOWSTART/WINDOWEND in
+// the WHERE clause of a windowed aggregation: WHERE filters the input,
+// before rows are assigned to windows, so the bounds do not exist yet.
+func windowBoundsInWhere(err error, q *sql.Select) error {
+	se, ok := err.(*sql.Error)
+	if !ok || se.Code != sql.CodeUndefinedColumn || q.Window == nil {
+		return err
+	}
+	for _, name := range []string{colWindowstart, colWindowend} {
+		if se.Msg == "WHERE column '"+name+"' cannot be resolved" {
+			se.Msg = "Error in WHERE expression: Unknown column " + name + "."
+			se.Hint = "WHERE applies before windowing; filter on the window bounds in a query over the result"
+		}
+	}
+	return err
+}
+
+// rejectWindowBounds refuses WINDOWSTART/WINDOWEND in a windowed
+// aggregation's HAVING clause, as ksqlDB does: the bounds are the key of
+// the result row, not something to filter groups or aggregate over.
+func rejectWindowBounds(e sql.Expr) error {
+	var bad *sql.Ident
+	walkSQL(e, func(x sql.Expr) {
+		if id, ok := x.(*sql.Ident); ok && bad == nil && (id.Name == colWindowstart || id.Name == colWindowend) {
+			bad = id
+		}
+	})
+	if bad == nil {
+		return nil
+	}
+	return sql.Errorf(codeGrouping, bad.At, "Window bounds column %s can only be used in the SELECT clause of windowed aggregations", bad.Name).
+		WithHint("select %s and filter the result in another query", bad.Name)
 }
 
 // aggRewriter maps an expression bound over the extended source scope onto

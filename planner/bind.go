@@ -326,6 +326,14 @@ func (b *binder) binary(e *sql.Binary) (expr.Node, error) {
 		}
 		return n, nil
 	}
+	if l.DataType().ID() == arrow.NULL || r.DataType().ID() == arrow.NULL {
+		// ksqlDB types arithmetic before it evaluates it: an untyped NULL
+		// operand has no numeric type to compute in, so it is an error
+		// rather than a NULL result (CAST(NULL AS ...) gives it one).
+		return nil, sql.Errorf(sql.CodeDatatypeMismatch, e.At, "Error processing expression: %s. Arithmetic on types %s and %s are not supported.",
+			exprText(e), arithTypeName(l), arithTypeName(r)).
+			WithHint("CAST the NULL to the type to compute in, e.g. CAST(NULL AS INTEGER)")
+	}
 	n, err := call(e.Op, []expr.Node{l, r}, e.At)
 	if err != nil {
 		return nil, sql.Errorf(sql.CodeDatatypeMismatch, e.At, "Error processing expression: %s. Unsupported arithmetic types. %s %s",
@@ -333,6 +341,15 @@ func (b *binder) binary(e *sql.Binary) (expr.Node, error) {
 			WithHint("arithmetic takes numbers (and + also two STRINGs); CAST the operands")
 	}
 	return n, nil
+}
+
+// arithTypeName names an arithmetic operand's type in ksqlDB's messages,
+// where the type of an untyped NULL is "null".
+func arithTypeName(n expr.Node) string {
+	if n.DataType().ID() == arrow.NULL {
+		return "null"
+	}
+	return expr.TypeName(n.DataType())
 }
 
 // distinctFrom binds the null-safe comparison L IS [NOT] DISTINCT FROM R.
