@@ -114,7 +114,9 @@ func (tq *transientQuery) open(ctx context.Context) error {
 	if !ok {
 		return sql.Errorf(sql.CodeUndefinedObject, sql.Pos{}, "Kafka topic does not exist: %s", topic)
 	}
-	ends, err := e.kafka.EndOffsets(ctx, topic)
+	// A read_committed consumer reaches the last stable offset, never past
+	// an open transaction.
+	ends, err := e.kafka.StableOffsets(ctx, topic)
 	if err != nil {
 		return err
 	}
@@ -131,6 +133,10 @@ func (tq *transientQuery) open(ctx context.Context) error {
 		kgo.SeedBrokers(e.seeds...),
 		kgo.ConsumePartitions(offsets),
 		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
+		// Transaction markers are kept so that a pull query's position
+		// reaches the end offsets of a topic written in transactions; they
+		// are dropped before processing.
+		kgo.KeepControlRecords(),
 		kgo.FetchMaxWait(e.cfg.pollWait),
 	)
 	if err != nil {
@@ -219,6 +225,13 @@ func (tq *transientQuery) run(ctx context.Context, ch chan<- Row) {
 				recs = recs[:k]
 			}
 			pos[fp.Partition] = fp.Records[len(fp.Records)-1].Offset + 1
+			data := recs[:0:0]
+			for _, r := range recs {
+				if !r.Attrs.IsControl() {
+					data = append(data, r)
+				}
+			}
+			recs = data
 			if len(recs) == 0 {
 				return
 			}
