@@ -449,6 +449,9 @@ func (q *persistentQuery) setState(st string) {
 	q.errMu.Unlock()
 }
 
+// maxCycleRecords bounds the records one poll of a cycle takes.
+const maxCycleRecords = 16384
+
 // cycleTimeout bounds the work of a cycle after its poll: processing,
 // flushing the sink and committing.
 const cycleTimeout = 60 * time.Second
@@ -460,7 +463,10 @@ const cycleTimeout = 60 * time.Second
 func (s *stage) cycle(pollCtx context.Context) (int, error) {
 	s.cycleMu.Lock()
 	defer s.cycleMu.Unlock()
-	fetches := s.consumer.PollFetches(pollCtx)
+	// A cycle is bounded: its work (and, under exactly-once, its
+	// transaction) must finish well within cycleTimeout even when a large
+	// backlog is buffered, and smaller cycles commit (and emit) sooner.
+	fetches := s.consumer.PollRecords(pollCtx, maxCycleRecords)
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(pollCtx), cycleTimeout)
 	defer cancel()
 	if fetches.IsClientClosed() {
@@ -511,7 +517,7 @@ func (s *stage) cycle(pollCtx context.Context) (int, error) {
 		// data on all of a task's partitions.
 		for extra := 0; extra < joinExtraPolls; extra++ {
 			waitCtx, cancel := context.WithTimeout(ctx, joinPollWait)
-			more := s.consumer.PollFetches(waitCtx)
+			more := s.consumer.PollRecords(waitCtx, maxCycleRecords)
 			cancel()
 			if more.IsClientClosed() || more.NumRecords() == 0 {
 				break
