@@ -347,7 +347,7 @@ func TestDecodeErrorsKeepColumnsAligned(t *testing.T) {
 		for _, b := range bs {
 			a := b.NewArray()
 			for i := 0; i < a.Len(); i++ {
-				goValue(a, i)
+				expr.ValueAt(a, i)
 			}
 			a.Release()
 			b.Release()

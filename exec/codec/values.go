@@ -101,7 +101,7 @@ func DecodeToValues(s Spec, data []byte) ([]any, error) {
 	out := make([]any, len(types))
 	for i, b := range bs {
 		a := b.NewArray()
-		out[i] = goValue(a, 0)
+		out[i] = expr.ValueAt(a, 0)
 		a.Release()
 	}
 	return out, nil
@@ -115,62 +115,6 @@ func columnName(s Spec, i int) string {
 		return "WINDOWSTART"
 	}
 	return "WINDOWEND"
-}
-
-// goValue converts element i of a to expr's Go representation. (exec/expr
-// owns the general conversion; this private copy covers exactly the codec
-// types so that codec does not depend on expr's kernels.)
-func goValue(a arrow.Array, i int) any {
-	if a.IsNull(i) {
-		return nil
-	}
-	switch a := a.(type) {
-	case *array.Boolean:
-		return a.Value(i)
-	case *array.Int32:
-		return a.Value(i)
-	case *array.Int64:
-		return a.Value(i)
-	case *array.Float64:
-		return a.Value(i)
-	case *array.Decimal128:
-		t := a.DataType().(*arrow.Decimal128Type)
-		return expr.Decimal{V: a.Value(i), Precision: t.Precision, Scale: t.Scale}
-	case *array.String:
-		return a.Value(i)
-	case *array.Binary:
-		return append([]byte{}, a.Value(i)...)
-	case *array.Date32:
-		return expr.Date(a.Value(i))
-	case *array.Time32:
-		return expr.Time(a.Value(i))
-	case *array.Timestamp:
-		return expr.Timestamp(a.Value(i))
-	case *array.Map: // before *array.List: Map embeds List
-		start, end := a.ValueOffsets(i)
-		m := &expr.Map{Keys: make([]any, 0, end-start), Values: make([]any, 0, end-start)}
-		for k := start; k < end; k++ {
-			m.Keys = append(m.Keys, goValue(a.Keys(), int(k)))
-			m.Values = append(m.Values, goValue(a.Items(), int(k)))
-		}
-		return m
-	case *array.List:
-		start, end := a.ValueOffsets(i)
-		out := make([]any, 0, end-start)
-		for k := start; k < end; k++ {
-			out = append(out, goValue(a.ListValues(), int(k)))
-		}
-		return out
-	case *array.Struct:
-		t := a.DataType().(*arrow.StructType)
-		st := &expr.Struct{Names: make([]string, t.NumFields()), Values: make([]any, t.NumFields())}
-		for k := range st.Values {
-			st.Names[k] = t.Field(k).Name
-			st.Values[k] = goValue(a.Field(k), i)
-		}
-		return st
-	}
-	panic("codec: no Go value for Arrow type " + a.DataType().String())
 }
 
 // appendGo appends v (expr's representation) to b, whose type is t.
