@@ -204,16 +204,24 @@ func walkValue(v reflect.Value, f func(sql.Expr)) {
 
 // aggQuery is a bound aggregation.
 type aggQuery struct {
-	q      *sql.Select
-	src    *Source
-	scan   *Scan
-	where  expr.Node
-	groups []expr.Node // over the source layout
-	gtext  []string
-	window *exec.WindowSpec
-	calls  []*aggCall
-	having expr.Node // over the aggregate output
-	items  []aggItem
+	q   *sql.Select
+	src *Source // the source, or a join's first source
+	// scan is the source's scan; nil over a join.
+	scan *Scan
+	// join is the bound FROM of an aggregation over a join; nil otherwise.
+	join *joinQuery
+	// cols is the layout WHERE, GROUP BY and the aggregate arguments are
+	// bound over: the scan's columns, or a join's V.
+	cols []OutCol
+	// timeCol is the column of cols that is the row's time (ROWTIME).
+	timeCol int
+	where   expr.Node
+	groups  []expr.Node // over the source layout
+	gtext   []string
+	window  *exec.WindowSpec
+	calls   []*aggCall
+	having  expr.Node // over the aggregate output
+	items   []aggItem
 	// keyNames are the names of the key columns, in GROUP BY order.
 	keyNames []string
 	// keyItem[i] is the item that is GROUP BY expression i, or -1.
@@ -236,32 +244,52 @@ func (a *aggQuery) outWindow() int {
 	return 0
 }
 
-// bindAggregate binds an aggregation query over one source.
+// bindAggregate binds an aggregation query over one source or a join.
 func bindAggregate(cat Catalog, q *sql.Select, mode queryMode, sinkName string, props Props) (*aggQuery, error) {
-	if j, ok := q.From.(*sql.Join); ok {
-		return nil, sql.Errorf(sql.CodeFeatureNotSupported, j.At, "JOIN is not supported yet")
-	}
-	ref, ok := q.From.(*sql.SourceRef)
-	if !ok {
-		return nil, sql.Errorf(sql.CodeSyntax, q.At, "FROM must name a stream or table")
-	}
 	if len(q.PartitionBy) > 0 {
 		return nil, sql.Errorf(sql.CodeSyntax, q.PartitionBy[0].Position(), "PARTITION BY cannot be combined with GROUP BY").
 			WithHint("an aggregation is keyed by its GROUP BY expressions")
 	}
+	var (
+		a *aggQuery
+		b *binder
+	)
+	if isJoinQuery(q) {
+		jq, jb, err := bindJoinFrom(cat, q)
+		if err != nil {
+			return nil, err
+		}
+		a = &aggQuery{q: q, src: jq.srcs[0].src, join: jq, cols: jq.cols, timeCol: jq.rowtime}
+		b = jb
+	} else {
+		var err error
+		if a, b, err = bindAggregateSource(cat, q); err != nil {
+			return nil, err
+		}
+	}
+	return a.bind(b, mode, sinkName, props)
+}
+
+// bindAggregateSource starts binding an aggregation over one source: the
+// aggQuery and a binder whose scope is the source's columns.
+func bindAggregateSource(cat Catalog, q *sql.Select) (*aggQuery, *binder, error) {
+	ref, ok := q.From.(*sql.SourceRef)
+	if !ok {
+		return nil, nil, sql.Errorf(sql.CodeSyntax, q.At, "FROM must name a stream or table")
+	}
 	src, ok := cat.Source(ref.Name)
 	if !ok {
-		return nil, unknownSource(cat, ref.Name, ref.At)
+		return nil, nil, unknownSource(cat, ref.Name, ref.At)
 	}
 	if src.Window != nil {
 		if src.Kind == sql.KindTable {
-			return nil, sql.Errorf(sql.CodeFeatureNotSupported, ref.At, "KSQL does not support persistent queries on windowed tables")
+			return nil, nil, sql.Errorf(sql.CodeFeatureNotSupported, ref.At, "KSQL does not support persistent queries on windowed tables")
 		}
-		return nil, sql.Errorf(sql.CodeFeatureNotSupported, ref.At,
+		return nil, nil, sql.Errorf(sql.CodeFeatureNotSupported, ref.At,
 			"Implicit repartitioning of windowed sources is not supported. See https://github.com/confluentinc/ksql/issues/4385.")
 	}
 	if len(q.GroupBy) > 0 && src.ValueFormat.Name == codec.Kafka {
-		return nil, sql.Errorf(sql.CodeFeatureNotSupported, q.GroupBy[0].Position(),
+		return nil, nil, sql.Errorf(sql.CodeFeatureNotSupported, q.GroupBy[0].Position(),
 			"Source(s) %s are using the 'KAFKA' value format. This format does not yet support GROUP BY.", src.Name).
 			WithHint("declare the source with another VALUE_FORMAT, e.g. JSON")
 	}
@@ -270,19 +298,66 @@ func bindAggregate(cat Catalog, q *sql.Select, mode queryMode, sinkName string, 
 	if ref.Alias != "" {
 		quals = append(quals, ref.Alias)
 	}
-	a := &aggQuery{q: q, src: src, scan: scan}
-	sc := &scope{cols: scan.Cols, quals: quals}
-	b := &binder{cat: cat, sc: sc}
+	a := &aggQuery{q: q, src: src, scan: scan, cols: scan.Cols, timeCol: -1}
+	for i, c := range scan.Cols {
+		if c.Name == colRowtime && c.Pseudo {
+			a.timeCol = i
+		}
+	}
+	return a, &binder{cat: cat, sc: &scope{cols: scan.Cols, quals: quals}}, nil
+}
+
+// starCol is a column a star in the select list stands for.
+type starCol struct {
+	index     int    // in a.cols
+	qualifier string // the source alias, over a join
+	name      string // the item's name
+}
+
+// starCols expands a star (qualified or not): the visible columns of the
+// source, or of the join's sources named ALIAS_COL, as a join's
+// projection names them.
+func (a *aggQuery) starCols(qualifier string) []starCol {
+	visible := func(c OutCol) bool {
+		return !c.Pseudo && c.Role != sql.ColHeaders && c.Role != sql.ColHeader
+	}
+	var out []starCol
+	if a.join == nil {
+		for i, c := range a.cols {
+			if visible(c) {
+				out = append(out, starCol{index: i, name: c.Name})
+			}
+		}
+		return out
+	}
+	for _, s := range a.join.srcs {
+		if qualifier != "" && s.alias != qualifier {
+			continue
+		}
+		for i, c := range s.scan.Cols {
+			if visible(c) {
+				out = append(out, starCol{index: s.base + i, qualifier: s.alias, name: s.alias + "_" + c.Name})
+			}
+		}
+	}
+	return out
+}
+
+// table reports whether the aggregation's input is a table (a changelog).
+func (a *aggQuery) table() bool {
+	if a.join != nil {
+		return a.join.result == sql.KindTable
+	}
+	return a.src.Kind == sql.KindTable
+}
+
+// bind binds the clauses of an aggregation over the scope of b.
+func (a *aggQuery) bind(b *binder, mode queryMode, sinkName string, props Props) (*aggQuery, error) {
+	q, sc := a.q, b.sc
 	if q.Where != nil {
-		sc.clause = "WHERE"
-		p, err := b.bind(q.Where)
+		p, err := b.bindPredicate(q.Where, "WHERE")
 		if err != nil {
 			return nil, windowBoundsInWhere(err, q)
-		}
-		if id := p.DataType().ID(); id != arrow.BOOL {
-			return nil, sql.Errorf(sql.CodeDatatypeMismatch, q.Where.Position(),
-				"Type error in WHERE expression: Should evaluate to boolean but is %s (%s) instead",
-				exprText(q.Where), expr.TypeName(p.DataType()))
 		}
 		a.where = p
 	}
@@ -302,12 +377,12 @@ func bindAggregate(cat Catalog, q *sql.Select, mode queryMode, sinkName string, 
 		a.groups = append(a.groups, n)
 		a.gtext = append(a.gtext, exprText(g))
 	}
-	if err := a.bindWindow(q, src); err != nil {
+	if err := a.bindWindow(q); err != nil {
 		return nil, err
 	}
 	// SELECT and HAVING, with WINDOWSTART/WINDOWEND and the aggregate
 	// placeholders after the source columns.
-	cols := append([]OutCol(nil), scan.Cols...)
+	cols := append([]OutCol(nil), a.cols...)
 	wsIdx := len(cols)
 	if a.window != nil {
 		cols = append(cols,
@@ -327,15 +402,14 @@ func bindAggregate(cat Catalog, q *sql.Select, mode queryMode, sinkName string, 
 	var raws []rawItem
 	for _, it := range q.Items {
 		if it.Star {
-			if it.Qualifier != "" && !b.qualifies(it.Qualifier) {
+			stars := a.starCols(it.Qualifier)
+			if it.Qualifier != "" && (a.join == nil && !b.qualifies(it.Qualifier) || a.join != nil && len(stars) == 0) {
 				return nil, sql.Errorf(sql.CodeUndefinedTable, it.At, "'%s' is not a valid stream/table name or alias", it.Qualifier)
 			}
-			for i, c := range scan.Cols {
-				if c.Pseudo || c.Role == sql.ColHeaders || c.Role == sql.ColHeader {
-					continue
-				}
-				raws = append(raws, rawItem{node: &expr.Col{Index: i, Name: c.Name, Type: c.Type},
-					it: sql.SelectItem{Expr: &sql.Ident{ExprBase: sql.ExprBase{At: it.At}, Name: c.Name}, At: it.At}, name: c.Name})
+			for _, sc := range stars {
+				c := a.cols[sc.index]
+				raws = append(raws, rawItem{node: &expr.Col{Index: sc.index, Name: c.Name, Type: c.Type},
+					it: sql.SelectItem{Expr: &sql.Ident{ExprBase: sql.ExprBase{At: it.At}, Qualifier: sc.qualifier, Name: c.Name}, At: it.At}, name: sc.name})
 			}
 			continue
 		}
@@ -367,14 +441,9 @@ func bindAggregate(cat Catalog, q *sql.Select, mode queryMode, sinkName string, 
 				return nil, err
 			}
 		}
-		h, err := b.bind(q.Having)
+		h, err := b.bindPredicate(q.Having, "HAVING")
 		if err != nil {
 			return nil, err
-		}
-		if id := h.DataType().ID(); id != arrow.BOOL {
-			return nil, sql.Errorf(sql.CodeDatatypeMismatch, q.Having.Position(),
-				"Type error in HAVING expression: Should evaluate to boolean but is %s (%s) instead",
-				exprText(q.Having), expr.TypeName(h.DataType()))
 		}
 		a.having = h
 	}
@@ -383,7 +452,7 @@ func bindAggregate(cat Catalog, q *sql.Select, mode queryMode, sinkName string, 
 		return nil, sql.Errorf(codeGrouping, q.At, "GROUP BY requires aggregate functions in either the SELECT or HAVING clause.").
 			WithHint("add an aggregate such as COUNT(*), or use a projection without GROUP BY")
 	}
-	if src.Kind == sql.KindTable {
+	if a.table() {
 		var bad []string
 		for _, c := range a.calls {
 			if !c.fn.Undoable && !contains(bad, c.name) {
@@ -403,7 +472,7 @@ func bindAggregate(cat Catalog, q *sql.Select, mode queryMode, sinkName string, 
 	var badItems []string
 	gen := 0
 	used := map[string]bool{}
-	for _, c := range scan.Cols {
+	for _, c := range a.cols {
 		used[c.Name] = true
 	}
 	for _, r := range raws {
@@ -532,7 +601,7 @@ func (a *aggQuery) nameKeys(mode queryMode, sinkName string) error {
 }
 
 // bindWindow converts the WINDOW clause.
-func (a *aggQuery) bindWindow(q *sql.Select, src *Source) error {
+func (a *aggQuery) bindWindow(q *sql.Select) error {
 	w := q.Window
 	if w == nil {
 		if q.Emit == sql.EmitFinal {
@@ -541,7 +610,7 @@ func (a *aggQuery) bindWindow(q *sql.Select, src *Source) error {
 		}
 		return nil
 	}
-	if src.Kind == sql.KindTable {
+	if a.table() {
 		return sql.Errorf(sql.CodeFeatureNotSupported, w.At, "Windowing not supported for table aggregations.")
 	}
 	if len(q.GroupBy) == 0 {
@@ -721,11 +790,7 @@ func (a *aggQuery) layout() *aggLayout {
 		l.argCols = append(l.argCols, cols)
 	}
 	l.timeCol = len(l.exprs)
-	for i, c := range a.scan.Cols {
-		if c.Name == colRowtime && c.Pseudo {
-			l.exprs = append(l.exprs, &expr.Col{Index: i, Name: c.Name, Type: c.Type})
-		}
-	}
+	l.exprs = append(l.exprs, &expr.Col{Index: a.timeCol, Name: colRowtime, Type: a.cols[a.timeCol].Type})
 	l.names = append(l.names, hiddenTimeName)
 	return l
 }
@@ -736,7 +801,7 @@ func (a *aggQuery) needsRepartition() bool {
 	if len(a.groups) == 0 {
 		return false // a global aggregation (push queries only) runs per partition
 	}
-	if a.src.Kind == sql.KindTable {
+	if a.table() || a.join != nil {
 		return true
 	}
 	keys := 0
@@ -759,14 +824,25 @@ const changeColName = "$CHANGE"
 // lowerAggregate builds the physical plan. persistent selects the final
 // projection's order (keys first) and queryID names internal topics.
 func (a *aggQuery) lowerAggregate(queryID string, persistent bool) (*Plan, error) {
-	in, err := sourceSpec(a.scan)
-	if err != nil {
-		return nil, err
-	}
 	l := a.layout()
 	plan := &Plan{}
-	var front []any
-	if a.src.Kind == sql.KindTable {
+	var (
+		in    exec.SourceSpec
+		front []any
+		err   error
+	)
+	if a.join != nil {
+		if front, err = a.joinFront(queryID, plan, l); err != nil {
+			return nil, err
+		}
+		in = plan.Input
+	} else if in, err = sourceSpec(a.scan); err != nil {
+		return nil, err
+	}
+	switch {
+	case a.join != nil:
+		// The join's output carries its change kinds.
+	case a.src.Kind == sql.KindTable:
 		ts := exec.TableSourceSpec{Name: "TableSource"}
 		for i, c := range a.scan.Cols {
 			switch {
@@ -778,11 +854,13 @@ func (a *aggQuery) lowerAggregate(queryID string, persistent bool) (*Plan, error
 			}
 		}
 		front = append(front, ts)
+		fallthrough
+	default:
+		if a.where != nil {
+			front = append(front, exec.FilterSpec{Pred: a.where})
+		}
+		front = append(front, exec.ProjectSpec{Exprs: l.exprs, Names: l.names})
 	}
-	if a.where != nil {
-		front = append(front, exec.FilterSpec{Pred: a.where})
-	}
-	front = append(front, exec.ProjectSpec{Exprs: l.exprs, Names: l.names})
 
 	spec := exec.AggregateSpec{Name: "Aggregate", KeyNames: a.keyNames, TimeCol: l.timeCol, ChangeCol: -1,
 		Window: a.window, EmitFinal: a.q.Emit == sql.EmitFinal && a.window != nil, Having: a.having}
@@ -802,10 +880,11 @@ func (a *aggQuery) lowerAggregate(queryID string, persistent bool) (*Plan, error
 		if err != nil {
 			return nil, err
 		}
-		plan.Pre = []*Stage{stage}
+		stage.Joins, plan.Joins = plan.Joins, nil
+		plan.Pre = append(plan.Pre, stage)
 		plan.Input = next
 		spec.TimeCol = len(a.groups) + l.nArgs
-		if a.src.Kind == sql.KindTable {
+		if a.table() {
 			spec.ChangeCol = spec.TimeCol
 			spec.TimeCol++
 		}
@@ -819,6 +898,34 @@ func (a *aggQuery) lowerAggregate(queryID string, persistent bool) (*Plan, error
 	}
 	plan.Logical = a.logical(persistent)
 	return plan, nil
+}
+
+// joinFront lowers the join an aggregation reads: it sets plan's Pre
+// stages (re-keyed join sides), Input and Joins, and returns the final
+// join stage's operators up to the pre-aggregation projection: the
+// JoinSpecs, WHERE and the projection of l, mapped onto the join's output.
+func (a *aggQuery) joinFront(queryID string, plan *Plan, l *aggLayout) ([]any, error) {
+	jp, ops, remap, err := a.join.lowerJoinInputs(queryID)
+	if err != nil {
+		return nil, err
+	}
+	plan.Pre, plan.Input, plan.Joins = jp.Pre, jp.Input, jp.Joins
+	if a.where != nil {
+		p, err := remap(a.where)
+		if err != nil {
+			return nil, err
+		}
+		ops = append(ops, exec.FilterSpec{Pred: p})
+	}
+	proj := exec.ProjectSpec{Names: l.names}
+	for _, x := range l.exprs {
+		n, err := remap(x)
+		if err != nil {
+			return nil, err
+		}
+		proj.Exprs = append(proj.Exprs, n)
+	}
+	return append(ops, proj), nil
 }
 
 // repartition builds stage 0 (which writes the re-keyed rows to an internal
@@ -848,7 +955,7 @@ func (a *aggQuery) repartition(queryID string, in exec.SourceSpec, front []any, 
 		sink.ValueCols = append(sink.ValueCols, i)
 	}
 	ops := front
-	if a.src.Kind == sql.KindTable {
+	if a.table() {
 		ops = append(ops, exec.ChangeColumnSpec{Name: changeColName})
 		value.Fields = append(value.Fields, expr.Field(changeColName, expr.IntType))
 		sink.Value = value
@@ -939,6 +1046,9 @@ func (a *aggQuery) finalProject(persistent bool) exec.ProjectSpec {
 // logical builds the logical plan shown by EXPLAIN.
 func (a *aggQuery) logical(persistent bool) Node {
 	var n Node = a.scan
+	if a.join != nil {
+		n = a.join.joinNode()
+	}
 	if a.where != nil {
 		n = &Filter{Input: n, Pred: a.where}
 	}
@@ -1062,7 +1172,7 @@ func planQueryAggregate(cat Catalog, q *sql.Select, props Props) (*Plan, error) 
 // to the pre-aggregation projection, then the aggregate over that
 // projection's layout (kinds flow in the batches, no change column).
 func (a *aggQuery) lowerSingleStage(full *Plan) (*Plan, error) {
-	pre := full.Pre[0]
+	pre := full.Pre[len(full.Pre)-1]
 	ops := append([]any(nil), pre.Ops...)
 	if _, ok := ops[len(ops)-1].(exec.ChangeColumnSpec); ok {
 		ops = ops[:len(ops)-1]
@@ -1078,7 +1188,7 @@ func (a *aggQuery) lowerSingleStage(full *Plan) (*Plan, error) {
 		spec.Aggs[i].Args = l.argCols[i]
 	}
 	out := *full
-	out.Pre, out.Input = nil, pre.Input
+	out.Pre, out.Input, out.Joins = full.Pre[:len(full.Pre)-1], pre.Input, pre.Joins
 	out.Ops = append(append(ops, spec), full.Ops[1:]...)
 	return &out, nil
 }

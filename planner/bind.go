@@ -131,6 +131,22 @@ func (b *binder) ident(id *sql.Ident) (expr.Node, error) {
 	return nil, b.unresolved(id)
 }
 
+// bindPredicate binds e, the condition of clause (WHERE, HAVING), and
+// checks that it is a boolean.
+func (b *binder) bindPredicate(e sql.Expr, clause string) (expr.Node, error) {
+	b.sc.clause = clause
+	p, err := b.bind(e)
+	if err != nil {
+		return nil, err
+	}
+	if id := p.DataType().ID(); id != arrow.BOOL {
+		return nil, sql.Errorf(sql.CodeDatatypeMismatch, e.Position(),
+			"Type error in %s expression: Should evaluate to boolean but is %s (%s) instead",
+			clause, exprText(e), expr.TypeName(p.DataType())).WithHint("compare the value, e.g. %s <> 0", exprText(e))
+	}
+	return p, nil
+}
+
 // unresolved is the error for a column reference that names no column.
 func (b *binder) unresolved(id *sql.Ident) error {
 	name := id.Name

@@ -164,6 +164,16 @@ func (b *binder) joinIdent(id *sql.Ident) (expr.Node, error) {
 		return nil, sql.Errorf(sql.CodeAmbiguousColumn, id.At, "Column '%s' is ambiguous. Could be %s.", id.Name, joinOr(quals)).
 			WithHint("qualify the column with its source name or alias")
 	}
+	// Columns the scope adds after V: an aggregation's window bounds.
+	for i := len(jq.cols); i < len(b.sc.cols); i++ {
+		if c := b.sc.cols[i]; c.Name == id.Name && !c.Hidden {
+			n := expr.Node(&expr.Col{Index: i, Name: c.Name, Type: c.Type})
+			if c.Pseudo {
+				n = asEpochMillis(n)
+			}
+			return n, nil
+		}
+	}
 	return nil, b.unresolved(id)
 }
 
@@ -197,14 +207,34 @@ const colRowkey = "ROWKEY"
 
 // bindJoin binds a join query.
 func bindJoin(cat Catalog, q *sql.Select, mode queryMode, sinkName string) (*joinQuery, error) {
-	if q.Window != nil || len(q.GroupBy) > 0 || q.Having != nil {
-		return nil, sql.Errorf(sql.CodeFeatureNotSupported, q.At, "aggregations over joins are not supported yet").
-			WithHint("write the join to a stream or table with CREATE ... AS SELECT, then aggregate that")
-	}
 	if len(q.PartitionBy) > 0 {
 		return nil, sql.Errorf(sql.CodeFeatureNotSupported, q.PartitionBy[0].Position(), "PARTITION BY on a join is not supported yet").
 			WithHint("write the join to a stream first, then re-key it with PARTITION BY")
 	}
+	jq, b, err := bindJoinFrom(cat, q)
+	if err != nil {
+		return nil, err
+	}
+	sc := b.sc
+	if q.Where != nil {
+		p, err := b.bindPredicate(q.Where, "WHERE")
+		if err != nil {
+			return nil, err
+		}
+		jq.where = p
+	}
+	sc.clause = "SELECT"
+	if err := jq.bindItems(b, mode, sinkName); err != nil {
+		return nil, err
+	}
+	return jq, nil
+}
+
+// bindJoinFrom binds the FROM clause of a join query: its sources, their
+// ON conditions and the result's key and time columns. It returns a
+// binder whose scope resolves names over V, for the rest of the query
+// (a projection, or an aggregation's clauses).
+func bindJoinFrom(cat Catalog, q *sql.Select) (*joinQuery, *binder, error) {
 	jq := &joinQuery{q: q, rowkey: -1, keyItem: -1}
 	var flatten func(r sql.Relation) error
 	flatten = func(r sql.Relation) error {
@@ -224,10 +254,10 @@ func bindJoin(cat Catalog, q *sql.Select, mode queryMode, sinkName string) (*joi
 		return sql.Errorf(sql.CodeSyntax, q.At, "FROM must name streams or tables")
 	}
 	if err := flatten(q.From); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if err := jq.checkSources(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	for _, s := range jq.srcs {
 		s.base = len(jq.cols)
@@ -242,11 +272,11 @@ func bindJoin(cat Catalog, q *sql.Select, mode queryMode, sinkName string) (*joi
 	b := &binder{cat: cat, sc: sc}
 	for _, st := range jq.steps {
 		if err := jq.bindOn(b, st); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	if err := jq.checkCombinations(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	last := jq.steps[len(jq.steps)-1]
 	if !last.fk && (last.kind == sql.JoinFull || !isPlainCol(last.lexpr) && !isPlainCol(last.rexpr)) {
@@ -255,28 +285,11 @@ func bindJoin(cat Catalog, q *sql.Select, mode queryMode, sinkName string) (*joi
 		sc.cols = jq.cols
 	}
 	sc.join.upto = len(jq.srcs)
-	if q.Where != nil {
-		sc.clause = "WHERE"
-		p, err := b.bind(q.Where)
-		if err != nil {
-			return nil, err
-		}
-		if id := p.DataType().ID(); id != arrow.BOOL {
-			return nil, sql.Errorf(sql.CodeDatatypeMismatch, q.Where.Position(),
-				"Type error in WHERE expression: Should evaluate to boolean but is %s (%s) instead",
-				exprText(q.Where), expr.TypeName(p.DataType()))
-		}
-		jq.where = p
-	}
-	sc.clause = "SELECT"
-	if err := jq.bindItems(b, mode, sinkName); err != nil {
-		return nil, err
-	}
 	jq.result = sql.KindStream
 	if jq.srcs[0].src.Kind == sql.KindTable {
 		jq.result = sql.KindTable
 	}
-	return jq, nil
+	return jq, b, nil
 }
 
 func (jq *joinQuery) addSource(cat Catalog, ref *sql.SourceRef) error {
@@ -844,12 +857,55 @@ func (jq *joinQuery) orderKeyFK(items []boundItem) ([]boundItem, error) {
 // internal topics; timeExpr, when not nil, is the sink's TIMESTAMP column
 // expression over the items (index into items), else ROWTIME.
 func (jq *joinQuery) lowerJoin(queryID string, timeItem int) (*Plan, error) {
-	plan := &Plan{}
+	plan, ops, remap, err := jq.lowerJoinInputs(queryID)
+	if err != nil {
+		return nil, err
+	}
+	if jq.where != nil {
+		p, err := remap(jq.where)
+		if err != nil {
+			return nil, err
+		}
+		ops = append(ops, exec.FilterSpec{Pred: p})
+	}
+	proj := exec.ProjectSpec{}
+	var outCols []OutCol
+	for _, it := range jq.items {
+		n, err := remap(it.node)
+		if err != nil {
+			return nil, err
+		}
+		proj.Exprs = append(proj.Exprs, n)
+		proj.Names = append(proj.Names, it.name)
+		outCols = append(outCols, OutCol{Name: it.name, Type: n.DataType(), Role: it.role})
+	}
+	timeExpr, _ := remap(&expr.Col{Index: jq.rowtime, Name: colRowtime, Type: expr.TimestampType})
+	if timeItem >= 0 {
+		timeExpr = proj.Exprs[timeItem]
+	}
+	proj.Exprs = append(proj.Exprs, timeExpr)
+	proj.Names = append(proj.Names, hiddenTimeName)
+	ops = append(ops, proj)
+	plan.Ops = ops
+	plan.OutputTimeCol = len(proj.Exprs) - 1
+	for _, c := range outCols {
+		plan.Output = append(plan.Output, Column{Name: c.Name, Type: SQLType(c.Type), Role: c.Role})
+	}
+	plan.Logical = jq.logical(outCols, proj)
+	return plan, nil
+}
+
+// lowerJoinInputs builds the part of a join's physical plan that every
+// join query shares: the Pre stages that re-key its sides, the final
+// stage's inputs (plan.Input, plan.Joins) and its JoinSpecs (ops). remap
+// maps an expression over V onto the layout of the last join's output.
+func (jq *joinQuery) lowerJoinInputs(queryID string) (plan *Plan, ops []any, remap func(expr.Node) (expr.Node, error), err error) {
+	plan = &Plan{}
 	// Sides.
 	for i, s := range jq.srcs {
 		in, err := sourceSpec(s.scan)
 		if err != nil {
-			return nil, err
+			return nil, nil, nil, err
 		}
 		s.spec, s.table = in, s.src.Kind == sql.KindTable
 		s.width = len(s.scan.Cols)
@@ -865,12 +921,12 @@ func (jq *joinQuery) lowerJoin(queryID string, timeItem int) (*Plan, error) {
 			keyExpr = jq.steps[i-1].rexpr
 		}
 		if i == 0 && jq.steps[0].lsrc != 0 {
-			return nil, sql.Errorf(sql.CodeInternal, jq.q.At, "join: the first condition does not read the first source")
+			return nil, nil, nil, sql.Errorf(sql.CodeInternal, jq.q.At, "join: the first condition does not read the first source")
 		}
 		if i == 0 && jq.steps[0].fk {
 			right, err := sourceSpec(jq.srcs[1].scan)
 			if err != nil {
-				return nil, err
+				return nil, nil, nil, err
 			}
 			jq.subscribe(queryID, s, keyExpr, right.Key, max(jq.srcs[1].src.Partitions, 1))
 			plan.Pre = append(plan.Pre, s.pre)
@@ -887,14 +943,14 @@ func (jq *joinQuery) lowerJoin(queryID string, timeItem int) (*Plan, error) {
 			continue
 		}
 		if s.src.Window != nil {
-			return nil, sql.Errorf(sql.CodeFeatureNotSupported, s.at,
+			return nil, nil, nil, sql.Errorf(sql.CodeFeatureNotSupported, s.at,
 				"Implicit repartitioning of windowed sources is not supported. See https://github.com/confluentinc/ksql/issues/4385.")
 		}
 		if i > 1 && i != jq.steps[i-1].right {
-			return nil, sql.Errorf(sql.CodeInternal, jq.q.At, "join: source order")
+			return nil, nil, nil, sql.Errorf(sql.CodeInternal, jq.q.At, "join: source order")
 		}
 		if err := jq.repartition(queryID, i, s, keyExpr); err != nil {
-			return nil, err
+			return nil, nil, nil, err
 		}
 		plan.Pre = append(plan.Pre, s.pre)
 	}
@@ -902,12 +958,12 @@ func (jq *joinQuery) lowerJoin(queryID string, timeItem int) (*Plan, error) {
 		if s.src.Window != nil {
 			// Matching windowed sources join on key and window bounds;
 			// the join operator keys on one column.
-			return nil, sql.Errorf(sql.CodeFeatureNotSupported, s.at, "joins of windowed sources are not supported yet").
+			return nil, nil, nil, sql.Errorf(sql.CodeFeatureNotSupported, s.at, "joins of windowed sources are not supported yet").
 				WithHint("join the sources before windowing them, or join non-windowed copies")
 		}
 	}
 	if err := jq.checkPartitions(); err != nil {
-		return nil, err
+		return nil, nil, nil, err
 	}
 	// Joins: offsets of each source in the current left layout.
 	offs := make([]int, len(jq.srcs))
@@ -917,13 +973,12 @@ func (jq *joinQuery) lowerJoin(queryID string, timeItem int) (*Plan, error) {
 	var leftSchema *arrow.Schema = sideSchema(jq.srcs[0])
 	leftTable := jq.srcs[0].table
 	keyOf := map[int]bool{} // V columns equal to the current left key
-	var ops []any
 	for k, st := range jq.steps {
 		right := jq.srcs[st.right]
 		if k > 0 {
 			c, ok := st.lexpr.(*expr.Col)
 			if !ok || !keyOf[c.Index] {
-				return nil, sql.Errorf(sql.CodeFeatureNotSupported, st.on.Position(),
+				return nil, nil, nil, sql.Errorf(sql.CodeFeatureNotSupported, st.on.Position(),
 					"joining the result of a join on %s, which is not its key, is not supported yet", st.ltext).
 					WithHint("join on the previous join's key, or write the first join to a stream and join that")
 			}
@@ -963,7 +1018,7 @@ func (jq *joinQuery) lowerJoin(queryID string, timeItem int) (*Plan, error) {
 		width = 1 + width + right.width + 1
 		schema, err := spec.Schema()
 		if err != nil {
-			return nil, sql.Errorf(sql.CodeInternal, st.at, "%v", err)
+			return nil, nil, nil, sql.Errorf(sql.CodeInternal, st.at, "%v", err)
 		}
 		leftSchema, leftKey, leftTime = schema, 0, width-1
 		leftTable = leftTable && right.table
@@ -1016,42 +1071,11 @@ func (jq *joinQuery) lowerJoin(queryID string, timeItem int) (*Plan, error) {
 		}
 		return out, nil
 	}
-	if jq.where != nil {
-		p, err := remapped(jq.where)
-		if err != nil {
-			return nil, err
-		}
-		ops = append(ops, exec.FilterSpec{Pred: p})
-	}
-	proj := exec.ProjectSpec{}
-	var outCols []OutCol
-	for _, it := range jq.items {
-		n, err := remapped(it.node)
-		if err != nil {
-			return nil, err
-		}
-		proj.Exprs = append(proj.Exprs, n)
-		proj.Names = append(proj.Names, it.name)
-		outCols = append(outCols, OutCol{Name: it.name, Type: n.DataType(), Role: it.role})
-	}
-	var timeExpr expr.Node = &expr.Col{Index: leftTime, Name: colRowtime, Type: expr.TimestampType}
-	if timeItem >= 0 {
-		timeExpr = proj.Exprs[timeItem]
-	}
-	proj.Exprs = append(proj.Exprs, timeExpr)
-	proj.Names = append(proj.Names, hiddenTimeName)
-	ops = append(ops, proj)
 	plan.Input = jq.srcs[0].spec
-	plan.Ops = ops
 	for _, s := range jq.srcs[1:] {
 		plan.Joins = append(plan.Joins, JoinInput{Input: s.spec})
 	}
-	plan.OutputTimeCol = len(proj.Exprs) - 1
-	for _, c := range outCols {
-		plan.Output = append(plan.Output, Column{Name: c.Name, Type: SQLType(c.Type), Role: c.Role})
-	}
-	plan.Logical = jq.logical(outCols, proj)
-	return plan, nil
+	return plan, ops, remapped, nil
 }
 
 func joinType(k sql.JoinKind) exec.JoinType {
@@ -1282,6 +1306,17 @@ func sideSchema(s *joinSrc) *arrow.Schema {
 
 // logical builds the logical plan shown by EXPLAIN.
 func (jq *joinQuery) logical(out []OutCol, proj exec.ProjectSpec) Node {
+	n := jq.joinNode()
+	if jq.where != nil {
+		n = &Filter{Input: n, Pred: jq.where}
+	}
+	cols := append(append([]OutCol(nil), out...), OutCol{Name: hiddenTimeName, Type: expr.TimestampType, Hidden: true})
+	return &Project{Input: n, Exprs: proj.Exprs, Cols: cols}
+}
+
+// joinNode is the logical plan of the FROM clause: the joins, nested on
+// the left.
+func (jq *joinQuery) joinNode() Node {
 	var n Node = jq.srcs[0].scan
 	for _, st := range jq.steps {
 		j := &Join{Kind: st.kind, Left: n, Right: jq.srcs[st.right].scan, Within: st.within,
@@ -1289,11 +1324,7 @@ func (jq *joinQuery) logical(out []OutCol, proj exec.ProjectSpec) Node {
 		j.Cols = append(append([]OutCol(nil), Columns(n)...), jq.srcs[st.right].scan.Cols...)
 		n = j
 	}
-	if jq.where != nil {
-		n = &Filter{Input: n, Pred: jq.where}
-	}
-	cols := append(append([]OutCol(nil), out...), OutCol{Name: hiddenTimeName, Type: expr.TimestampType, Hidden: true})
-	return &Project{Input: n, Exprs: proj.Exprs, Cols: cols}
+	return n
 }
 
 // explainJoin renders a JoinSpec for EXPLAIN.

@@ -43,7 +43,7 @@ type selectPlan struct {
 // Input.Table is set; the engine feeds the pipeline from the table's
 // materialized state instead of its topic).
 func PlanQuery(cat Catalog, q *sql.Select, props Props) (*Plan, error) {
-	if isJoinQuery(q) {
+	if isJoinQuery(q) && !isAggregation(q) {
 		return planQueryJoin(cat, q)
 	}
 	if isAggregation(q) {
@@ -101,7 +101,7 @@ func planCreateAs(cat Catalog, st *sql.CreateSource, queryID string, props Props
 	if err != nil {
 		return nil, nil, err
 	}
-	if isJoinQuery(q) {
+	if isJoinQuery(q) && !isAggregation(q) {
 		return planCreateJoin(cat, st, w, queryID, props)
 	}
 	if isAggregation(q) {
@@ -343,15 +343,9 @@ func bindSelect(cat Catalog, q *sql.Select, mode queryMode, sinkName string) (*s
 	b := &binder{cat: cat, sc: sc}
 	var root Node = scan
 	if q.Where != nil {
-		sc.clause = "WHERE"
-		p, err := b.bind(q.Where)
+		p, err := b.bindPredicate(q.Where, "WHERE")
 		if err != nil {
 			return nil, err
-		}
-		if id := p.DataType().ID(); id != arrow.BOOL {
-			return nil, sql.Errorf(sql.CodeDatatypeMismatch, q.Where.Position(),
-				"Type error in WHERE expression: Should evaluate to boolean but is %s (%s) instead",
-				exprText(q.Where), expr.TypeName(p.DataType())).WithHint("compare the value, e.g. %s <> 0", exprText(q.Where))
 		}
 		root = &Filter{Input: root, Pred: p}
 	}

@@ -1,0 +1,86 @@
+package e2e
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/sluicedb/sluice"
+)
+
+// Aggregations over joins: a stream-table join summed per table column
+// (the groups live in other partitions than the join keys, so the join
+// stage writes to the aggregation's repartition topic), a stream-stream
+// join with Nexmark q4's shape (MAX per auction, filtered by the auction's
+// lifetime), and a table-table join whose updates retract their old
+// contribution from the aggregate.
+func TestAggregationOverJoins(t *testing.T) {
+	eng := openEngine(t, t.TempDir(), sluice.WithManualDrive())
+	defer eng.Close()
+	mustExec(t, eng, `
+		CREATE STREAM tx (tx_id BIGINT KEY, customer_id INT, amount DOUBLE)
+		  WITH (KAFKA_TOPIC='tx', FORMAT='JSON', PARTITIONS=3);
+		CREATE TABLE customers (id INT PRIMARY KEY, tier STRING)
+		  WITH (KAFKA_TOPIC='customers', FORMAT='JSON', PARTITIONS=3);
+		CREATE STREAM auction (id BIGINT KEY, category INT, starts BIGINT, expires BIGINT)
+		  WITH (KAFKA_TOPIC='auction', FORMAT='JSON', PARTITIONS=2);
+		CREATE STREAM bid (auction BIGINT, price INT, at BIGINT)
+		  WITH (KAFKA_TOPIC='bid', FORMAT='JSON', PARTITIONS=2);
+		CREATE TABLE accounts (id INT PRIMARY KEY, region STRING)
+		  WITH (KAFKA_TOPIC='accounts', FORMAT='JSON', PARTITIONS=2);
+		CREATE TABLE balances (id INT PRIMARY KEY, balance INT)
+		  WITH (KAFKA_TOPIC='balances', FORMAT='JSON', PARTITIONS=2);
+		SET 'auto.offset.reset'='earliest';
+		CREATE TABLE spend_by_tier AS
+		  SELECT c.tier AS tier, COUNT(*) AS n, SUM(t.amount) AS total
+		  FROM tx t JOIN customers c ON t.customer_id = c.id
+		  GROUP BY c.tier EMIT CHANGES;
+		CREATE TABLE max_bid AS
+		  SELECT a.id AS id, a.category AS category, MAX(b.price) AS final_price
+		  FROM auction a JOIN bid b WITHIN (0 SECONDS, 10 SECONDS) ON a.id = b.auction
+		  WHERE b.at BETWEEN a.starts AND a.expires
+		  GROUP BY a.id, a.category EMIT CHANGES;
+		CREATE TABLE balance_by_region AS
+		  SELECT a.region AS region, SUM(b.balance) AS total
+		  FROM accounts a JOIN balances b ON a.id = b.id
+		  GROUP BY a.region EMIT CHANGES;`)
+	cl := client(t, eng.KafkaAddrs())
+	produce(t, cl, "customers", "1", `{"tier": "gold"}`)
+	produce(t, cl, "customers", "2", `{"tier": "silver"}`)
+	produce(t, cl, "customers", "3", `{"tier": "gold"}`)
+	produceAt(t, cl, "auction", "10", `{"category": 7, "starts": 1000, "expires": 5000}`, 1000)
+	produceAt(t, cl, "auction", "11", `{"category": 8, "starts": 1000, "expires": 3000}`, 1000)
+	produce(t, cl, "accounts", "1", `{"region": "eu"}`)
+	produce(t, cl, "accounts", "2", `{"region": "us"}`)
+	produce(t, cl, "balances", "1", `{"balance": 10}`)
+	produce(t, cl, "balances", "2", `{"balance": 20}`)
+	if err := eng.RunUntilIdle(testCtx(t)); err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range []struct {
+		cust   int
+		amount float64
+	}{{1, 10}, {2, 5}, {3, 7}, {4, 100}, {1, 1}} {
+		produce(t, cl, "tx", fmt.Sprint(i), fmt.Sprintf(`{"customer_id": %d, "amount": %v}`, r.cust, r.amount))
+	}
+	for _, b := range []struct {
+		auction, price int
+		at             int64
+	}{{10, 5, 1500}, {10, 9, 2000}, {11, 4, 2500}, {11, 50, 3500}, {10, 7, 4000}, {12, 99, 2000}} {
+		produceAt(t, cl, "bid", "", fmt.Sprintf(`{"auction": %d, "price": %d, "at": %d}`, b.auction, b.price, b.at), b.at)
+	}
+	// Account 1 moves to region us: its balance leaves eu's total.
+	produce(t, cl, "accounts", "1", `{"region": "us"}`)
+	if err := eng.RunUntilIdle(testCtx(t)); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := pullSorted(t, eng, "SELECT tier, n, total FROM spend_by_tier;"), "gold 3 18\nsilver 1 5\n"; got != want {
+		t.Errorf("spend_by_tier:\n%s\nwant:\n%s", got, want)
+	}
+	// Auction 11's bid at 3500 is after it expired; bid 12 has no auction.
+	if got, want := pullSorted(t, eng, "SELECT id, category, final_price FROM max_bid;"), "10 7 9\n11 8 4\n"; got != want {
+		t.Errorf("max_bid:\n%s\nwant:\n%s", got, want)
+	}
+	if got, want := pullSorted(t, eng, "SELECT region, total FROM balance_by_region;"), "eu 0\nus 30\n"; got != want {
+		t.Errorf("balance_by_region:\n%s\nwant:\n%s", got, want)
+	}
+}
