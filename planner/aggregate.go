@@ -366,6 +366,12 @@ func (a *aggQuery) bind(b *binder, mode queryMode, sinkName string, props Props)
 	b.aggs = &aggScope{forbid: true}
 	seen := map[string]bool{}
 	for _, g := range q.GroupBy {
+		if isPredicate(g) {
+			// ksqlDB's grammar takes value expressions here, so a
+			// condition is a parse error there.
+			return nil, sql.Errorf(sql.CodeSyntax, g.Position(), "Syntax Error: GROUP BY takes value expressions, not the condition %s", exprText(g)).
+				WithHint("group by a column or a value computed from columns")
+		}
 		n, err := b.bind(g)
 		if err != nil {
 			return nil, err
@@ -505,8 +511,14 @@ func (a *aggQuery) bind(b *binder, mode queryMode, sinkName string, props Props)
 		a.items = append(a.items, item)
 	}
 	if len(badItems) > 0 {
-		return nil, sql.Errorf(codeGrouping, q.At, "Non-aggregate SELECT expression(s) not part of GROUP BY: %s",
-			strings.Join(badItems, ", ")).WithHint("Either add the column(s) to the GROUP BY or remove them from the SELECT.")
+		// ksqlDB's message has two lines; the second says what to do.
+		return nil, sql.Errorf(codeGrouping, q.At, "Non-aggregate SELECT expression(s) not part of GROUP BY: %s\n"+
+			"Either add the column(s) to the GROUP BY or remove them from the SELECT", strings.Join(badItems, ", "))
+	}
+	if len(q.GroupBy) == 0 && q.Window != nil {
+		// A windowed aggregate without GROUP BY: bindWindow let it
+		// through so that the non-aggregate items above are named first.
+		return nil, errWindowWithoutGroupBy(q.Window)
 	}
 	if a.having != nil {
 		var bad []expr.Node
@@ -519,6 +531,17 @@ func (a *aggQuery) bind(b *binder, mode queryMode, sinkName string, props Props)
 	seenName := map[string]int{}
 	for i, it := range a.items {
 		if j, dup := seenName[it.name]; dup {
+			if first := a.items[j]; (first.keyOf >= 0) != (it.keyOf >= 0) {
+				// A key column and a value column of the same name:
+				// ksqlDB names the value column.
+				val := it
+				if it.keyOf >= 0 {
+					val = first
+				}
+				return nil, sql.Errorf(sql.CodeDuplicateColumn, it.at, "Duplicate value columns found in schema: `%s` %s",
+					it.name, expr.TypeName(val.node.DataType())).
+					WithHint("alias one of them with AS (the first is item %d)", j+1)
+			}
 			return nil, sql.Errorf(sql.CodeDuplicateColumn, it.at, "Duplicate column name '%s' in the projection", it.name).
 				WithHint("alias one of them with AS (the first is item %d)", j+1)
 		}
@@ -600,6 +623,22 @@ func (a *aggQuery) nameKeys(mode queryMode, sinkName string) error {
 	return nil
 }
 
+func errWindowWithoutGroupBy(w *sql.WindowSpec) error {
+	return sql.Errorf(codeGrouping, w.At, "WINDOW clause requires a GROUP BY clause").
+		WithHint("group the windowed rows, e.g. GROUP BY <key column>")
+}
+
+// selectsAggregate reports whether a select item or HAVING calls an
+// aggregate function.
+func selectsAggregate(q *sql.Select) bool {
+	for _, it := range q.Items {
+		if !it.Star && hasAggregateCall(it.Expr) {
+			return true
+		}
+	}
+	return q.Having != nil && hasAggregateCall(q.Having)
+}
+
 // bindWindow converts the WINDOW clause.
 func (a *aggQuery) bindWindow(q *sql.Select) error {
 	w := q.Window
@@ -613,9 +652,8 @@ func (a *aggQuery) bindWindow(q *sql.Select) error {
 	if a.table() {
 		return sql.Errorf(sql.CodeFeatureNotSupported, w.At, "Windowing not supported for table aggregations.")
 	}
-	if len(q.GroupBy) == 0 {
-		return sql.Errorf(codeGrouping, w.At, "WINDOW requires a GROUP BY clause").
-			WithHint("group the windowed rows, e.g. GROUP BY <key column>")
+	if len(q.GroupBy) == 0 && !selectsAggregate(q) {
+		return errWindowWithoutGroupBy(w)
 	}
 	spec := &exec.WindowSpec{Size: w.Size.Millis}
 	switch w.Kind {

@@ -477,7 +477,7 @@ func bindWindow(w withProps, src *Source) error {
 		}
 		ms, ok := parseDuration(size)
 		if !ok || ms <= 0 {
-			return sql.Errorf(sql.CodeInvalidParameter, sizeAt, "Invalid WINDOW_SIZE property : %s", size).
+			return sql.Errorf(sql.CodeInvalidParameter, sizeAt, "Configuration WINDOW_SIZE is invalid: %s", durationProblem(size)).
 				WithHint("WINDOW_SIZE takes a number and a unit, e.g. '10 SECONDS'")
 		}
 		src.Window = &Window{Type: wt, Size: ms}

@@ -89,7 +89,7 @@ var aggregateFuncs = map[string]bool{
 	"COUNT": true, "COUNT_DISTINCT": true, "SUM": true, "AVG": true, "MIN": true, "MAX": true,
 	"COLLECT_LIST": true, "COLLECT_SET": true, "TOPK": true, "TOPKDISTINCT": true,
 	"EARLIEST_BY_OFFSET": true, "LATEST_BY_OFFSET": true, "HISTOGRAM": true,
-	"STDDEV_SAMPLE": true, "STDDEV_SAMP": true, "CORRELATION": true, "ATTR": true,
+	"STDDEV_SAMPLE": true, "STDDEV_SAMP": true, "CORRELATION": true, "ATTR": true, "SUM_LIST": true,
 }
 
 // tableFuncs are ksqlDB's table functions (flatmap.go binds them).

@@ -1,6 +1,7 @@
 package planner
 
 import (
+	"fmt"
 	"sort"
 	"strconv"
 	"strings"
@@ -207,6 +208,32 @@ func foldIdentText(s string) string {
 
 // parseDuration parses WINDOW_SIZE: '<n> <unit>', unit with or without the
 // trailing S.
+// durationProblem says why parseDuration rejects s, in ksqlDB's words.
+func durationProblem(s string) string {
+	reason := "Duration must be positive"
+	fs := strings.Fields(s)
+	switch {
+	case len(fs) != 2:
+		reason = fmt.Sprintf("Expected 2 tokens, got: %d", len(fs))
+	case !isDigits(fs[0]):
+		reason = fmt.Sprintf("Not numeric: '%s'", fs[0])
+	default:
+		if _, ok := parseDuration("1 " + fs[1]); !ok {
+			reason = fmt.Sprintf("Unknown time unit: '%s'", strings.ToUpper(fs[1]))
+		}
+	}
+	return fmt.Sprintf("Invalid duration: '%s'. %s", s, reason)
+}
+
+func isDigits(s string) bool {
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return s != ""
+}
+
 func parseDuration(s string) (int64, bool) {
 	fs := strings.Fields(s)
 	if len(fs) != 2 {

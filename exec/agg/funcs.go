@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"math"
+	"strconv"
 
 	"github.com/apache/arrow/go/v17/arrow"
 	"github.com/apache/arrow/go/v17/arrow/decimal128"
@@ -18,6 +19,7 @@ func init() {
 	register(resolveCount, "COUNT")
 	register(resolveSum, "SUM")
 	register(resolveAvg, "AVG")
+	register(resolveSumList, "SUM_LIST")
 	register(resolveMinMax, "MIN", "MAX")
 	register(resolveCollect, "COLLECT_LIST", "COLLECT_SET")
 	register(resolveCountDistinct, "COUNT_DISTINCT")
@@ -142,6 +144,48 @@ func resolveAvg(name string, args []Arg, _ Config) (*Func, error) {
 	}
 	return nil, badArgs(name, args)
 }
+
+// resolveSumList is SUM_LIST(ARRAY<INT|BIGINT|DOUBLE>): the running sum of
+// every non-NULL element of every row's list.
+func resolveSumList(name string, args []Arg, _ Config) (*Func, error) {
+	if len(args) != 1 || args[0].Type.ID() != arrow.LIST {
+		return nil, badArgs(name, args)
+	}
+	elem := args[0].Type.(*arrow.ListType).Elem()
+	switch elem.ID() {
+	case arrow.INT32, arrow.INT64, arrow.FLOAT64:
+	default:
+		return nil, badArgs(name, args)
+	}
+	f := numFunc(name, elem, false)
+	newNum, decNum := f.newAcc, f.decode
+	f.newAcc = func() Acc { return &listSumAcc{newNum().(*numAcc)} }
+	f.decode = func(b []byte) (Acc, error) {
+		a, err := decNum(b)
+		if err != nil {
+			return nil, err
+		}
+		return &listSumAcc{a.(*numAcc)}, nil
+	}
+	return f, nil
+}
+
+// listSumAcc adds (or undoes) each element of a list argument.
+type listSumAcc struct{ *numAcc }
+
+func (a *listSumAcc) each(args []any, sign int64) error {
+	xs, _ := args[0].([]any)
+	for _, x := range xs {
+		if err := a.add(x, sign); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (a *listSumAcc) Add(args []any, _ int64) error { return a.each(args, 1) }
+func (a *listSumAcc) Undo(args []any) error         { return a.each(args, -1) }
+func (a *listSumAcc) Merge(o Acc) error             { return a.numAcc.Merge(o.(*listSumAcc).numAcc) }
 
 func (a *numAcc) add(v any, sign int64) error {
 	switch v := v.(type) {
@@ -521,14 +565,14 @@ func constInt(a Arg) (int64, bool) {
 	return 0, false
 }
 
+// resolveTopK accepts (x, k) and (x, other..., k). With other columns the
+// result is ARRAY<STRUCT<sort_col, col0, ...>>: each of the k largest x
+// with the other columns of its row, as ksqlDB returns them.
 func resolveTopK(name string, args []Arg, _ Config) (*Func, error) {
-	if len(args) != 2 || !comparable(args[0].Type) {
-		if len(args) > 2 {
-			return nil, &ResolveError{Msg: fmt.Sprintf("%s with additional columns is not supported yet", name)}
-		}
+	if len(args) < 2 || !comparable(args[0].Type) {
 		return nil, badArgs(name, args)
 	}
-	k, ok := constInt(args[1])
+	k, ok := constInt(args[len(args)-1])
 	if !ok {
 		return nil, badArgs(name, args)
 	}
@@ -536,8 +580,20 @@ func resolveTopK(name string, args []Arg, _ Config) (*Func, error) {
 		return nil, &ResolveError{Msg: fmt.Sprintf("%s: k must be positive, got %d", name, k)}
 	}
 	distinct := name == "TOPKDISTINCT"
-	mk := func() *topkAcc { return &topkAcc{k: int(k), distinct: distinct} }
-	return simple(name, expr.ListOf(args[0].Type), false, mk,
+	elem := args[0].Type
+	var names []string
+	if extra := args[1 : len(args)-1]; len(extra) > 0 {
+		fields := []arrow.Field{expr.Field("sort_col", args[0].Type)}
+		for i, a := range extra {
+			fields = append(fields, expr.Field("col"+strconv.Itoa(i), a.Type))
+		}
+		elem = expr.StructOf(fields...)
+		for _, f := range fields {
+			names = append(names, f.Name)
+		}
+	}
+	mk := func() *topkAcc { return &topkAcc{k: int(k), distinct: distinct, names: names} }
+	return simple(name, expr.ListOf(elem), false, mk,
 		func(b []byte) (*topkAcc, error) {
 			a := mk()
 			v, _, err := ReadValue(b)
@@ -547,20 +603,31 @@ func resolveTopK(name string, args []Arg, _ Config) (*Func, error) {
 }
 
 // topkAcc keeps the k largest non-NULL values in descending order
-// (distinct values for TOPKDISTINCT).
+// (distinct values for TOPKDISTINCT); among equal values the earlier one
+// comes first. With other columns (names set) the values are structs
+// ordered by their first field, sort_col.
 type topkAcc struct {
 	k        int
 	distinct bool
+	names    []string
 	vals     []any
 }
 
+func (a *topkAcc) sortKey(v any) any {
+	if a.names != nil {
+		return v.(*expr.Struct).Values[0]
+	}
+	return v
+}
+
 func (a *topkAcc) offer(v any) {
-	if v == nil {
+	x := a.sortKey(v)
+	if x == nil {
 		return
 	}
 	i := 0
-	for i < len(a.vals) && compare(a.vals[i], v) >= 0 {
-		if a.distinct && compare(a.vals[i], v) == 0 {
+	for i < len(a.vals) && compare(a.sortKey(a.vals[i]), x) >= 0 {
+		if a.distinct && compare(a.sortKey(a.vals[i]), x) == 0 {
 			return
 		}
 		i++
@@ -576,8 +643,20 @@ func (a *topkAcc) offer(v any) {
 	}
 }
 
-func (a *topkAcc) Add(args []any, _ int64) error { a.offer(args[0]); return nil }
-func (a *topkAcc) Undo([]any) error              { return errNoUndo }
+func (a *topkAcc) Add(args []any, _ int64) error {
+	if a.names == nil {
+		a.offer(args[0])
+		return nil
+	}
+	if args[0] == nil {
+		return nil
+	}
+	vals := append([]any(nil), args[:len(a.names)]...)
+	a.offer(&expr.Struct{Names: a.names, Values: vals})
+	return nil
+}
+
+func (a *topkAcc) Undo([]any) error { return errNoUndo }
 
 func (a *topkAcc) Merge(o Acc) error {
 	for _, v := range o.(*topkAcc).vals {
