@@ -12,8 +12,9 @@
 //   - Runner.Run plays one case against a fresh engine on its own
 //     in-memory kfake broker: it creates the topics, executes the
 //     statements in order, produces the inputs to partition 0 in file
-//     order, lets every persistent query consume its input
-//     (Engine.RunUntilIdle), reads each expected topic back from the
+//     order, one run of consecutive inputs to the same topic at a time,
+//     and after each run lets every persistent query consume its input
+//     (Engine.RunUntilIdle); then it reads each expected topic back from the
 //     beginning to its end offset with read_committed, and compares the
 //     records with the comparator rules of SPEC 3.7; then it checks
 //     expected exceptions (3.8) and post conditions (3.9).
@@ -31,11 +32,13 @@
 // (AVRO, PROTOBUF, PROTOBUF_NOSR, JSON_SR) or one of ksqlDB's test-only
 // functions are skipped with that reason.
 //
-// Deviation from the Java harness (SPEC 3.6 item 4): all inputs are
-// produced before the queries run, and each query then consumes its
-// source topics completely, in creation order. A query that reads both an
-// input topic and a topic derived by an earlier query sees the records in
-// topic order as the engine interleaves them, not "all inputs first".
+// Deviation from the Java harness (SPEC 3.6 item 4): the Java harness runs
+// each query alone over all its inputs, one record at a time, before the
+// next query. Here every run of inputs is consumed by all queries, in
+// creation order, before the next run is produced. A single query sees its
+// inputs in file order either way; a query that reads both an input topic
+// and a topic derived by an earlier query sees the derived records after
+// each run, not after all inputs.
 //
 // Use it through `go test ./tests/qtt/` (the conformance test, scored
 // against baseline.txt) or the command `go run ./tests/qtt/cmd/qtt -dir DIR`.
