@@ -50,8 +50,9 @@ type persistentQuery struct {
 //  1. poll a set of fetches;
 //  2. hand each partition's records to its task's goroutine and wait for all
 //     tasks to finish them (tasks run in parallel, one goroutine each);
-//  3. flush the producer: every output and changelog record of the cycle is
-//     acknowledged;
+//  3. spill each task's state cache into its batch, producing the changelog
+//     records, and flush the producer: every output and changelog record of
+//     the cycle is acknowledged;
 //  4. commit each task's state batch with its checkpoint (next offset);
 //  5. commit the next offsets to the stage's consumer group.
 //
@@ -557,6 +558,16 @@ func (s *stage) cycle(pollCtx context.Context) (int, error) {
 	if len(errs) == 0 {
 		for _, p := range running {
 			if err := s.tasks[p].task.Flush(ctx); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	if len(errs) == 0 {
+		// The state caches' changes and their changelog records: before
+		// the producer flush, so that the changelog travels with the
+		// cycle's output.
+		for _, p := range running {
+			if err := s.states[p].flush(); err != nil {
 				errs = append(errs, err)
 			}
 		}

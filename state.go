@@ -34,11 +34,14 @@ type taskState struct {
 	produce   func(*kgo.Record)
 	// noChangelog: state of a transient query, which has no changelog.
 	noChangelog bool
+	// cached is the size of the stores' caches (see opStore), bounded by
+	// cacheLimit (taskCacheBytes; tests set less).
+	cached, cacheLimit int64
 }
 
 func newTaskState(e *Engine, stage string, partition int32, restore bool, produce func(*kgo.Record)) *taskState {
 	return &taskState{e: e, stage: stage, partition: partition, batch: e.state.NewWriteBatch(),
-		stores: map[string]*opStore{}, restore: restore, produce: produce}
+		stores: map[string]*opStore{}, restore: restore, produce: produce, cacheLimit: taskCacheBytes}
 }
 
 func checkpointKey(stage string, partition int32) []byte {
@@ -71,12 +74,53 @@ func (e *Engine) readCheckpoints(stage string, partition int32, n int) ([]int64,
 	return offs, true, nil
 }
 
+// flush writes every store's cached changes to the batch and produces
+// their changelog records. The cycle calls it after its tasks flushed and
+// before it flushes the producer. Past the cache bound, the (now clean)
+// caches are emptied.
+func (ts *taskState) flush() error {
+	for _, s := range ts.stores {
+		if err := s.spill(); err != nil {
+			return err
+		}
+	}
+	if ts.cached > ts.cacheLimit {
+		ts.dropCaches()
+	}
+	return nil
+}
+
+// bound keeps the caches within cacheLimit during a cycle (a transient
+// query's task never commits): past the bound, everything is spilled and
+// the caches are emptied. Stores call it before they add to their cache.
+func (ts *taskState) bound() error {
+	if ts.cached <= ts.cacheLimit {
+		return nil
+	}
+	return ts.flush()
+}
+
+// dropCaches empties the stores' caches, dirty entries included.
+func (ts *taskState) dropCaches() {
+	for _, s := range ts.stores {
+		s.cache = nil
+		clear(s.dirty)
+		s.dirty = s.dirty[:0]
+	}
+	ts.cached = 0
+}
+
 // commit writes the task's state changes and its checkpoint atomically.
 func (ts *taskState) commit(next int64) error { return ts.commitInputs([]int64{next}) }
 
 // commitInputs is commit for a task with several inputs: next[i] is the
-// next offset of input i.
+// next offset of input i. Changes still in the caches are spilled first;
+// the cycle has already spilled them (flush) so that their changelog
+// records were part of what the producer flushed.
 func (ts *taskState) commitInputs(next []int64) error {
+	if err := ts.flush(); err != nil {
+		return err
+	}
 	b := make([]byte, 0, 8*len(next))
 	for _, off := range next {
 		b = binary.BigEndian.AppendUint64(b, uint64(off))
@@ -89,6 +133,7 @@ func (ts *taskState) commitInputs(next []int64) error {
 
 // discard drops uncommitted state changes after a failed cycle.
 func (ts *taskState) discard() {
+	ts.dropCaches()
 	ts.batch.Close()
 	ts.batch = ts.e.state.NewWriteBatch()
 }
@@ -164,14 +209,58 @@ func (ts *taskState) openLocal(name string) *opStore {
 }
 
 // opStore is one operator's exec.StateStore in one task.
+//
+// # Write-back cache
+//
+// Operators read and write their state row by row; a Pebble read through
+// the indexed batch costs microseconds (iterators over the batch, the
+// memtables and the sstables), so every store keeps an in-memory cache of
+// the keys it touched in front of the batch:
+//
+//   - Get answers from the cache; a miss reads the batch (which sees the
+//     cycle's spilled writes over the committed state) and caches the
+//     answer, absent keys included.
+//   - Put and Delete change only the cache and mark the key dirty.
+//   - spill writes the dirty keys to the batch and produces their
+//     changelog records: once per key with its last value, however often
+//     the cycle changed it. Scan spills the store first, so a scan of the
+//     batch sees every write.
+//   - The cycle spills every store (taskState.flush) before it flushes the
+//     producer, so the changelog records travel in the cycle's transaction
+//     (or are acknowledged before the offsets commit), exactly as when they
+//     were produced by each Put. commitInputs spills too, and then commits
+//     the batch with the checkpoint.
+//   - discard (a failed cycle) drops the cache with the batch: the
+//     committed state is read again.
+//
+// The cache is bounded per task (taskCacheBytes): past the bound, the
+// stores spill, which makes every entry clean, and the caches are emptied.
 type opStore struct {
 	ts     *taskState
 	prefix []byte
 	topic  string
 	local  bool   // no changelog of its own
 	key    []byte // scratch: prefix + user key
-	val    []byte // scratch for Get
+	val    []byte // scratch for batch reads
+
+	cache map[string]*cacheEntry
+	dirty []string // keys of dirty entries, in first-change order
 }
+
+// cacheEntry is a cached key's value as the task sees it.
+type cacheEntry struct {
+	val     []byte
+	present bool // false: the key is absent (deleted or never written)
+	dirty   bool // changed since the last spill
+}
+
+// taskCacheBytes bounds the bytes (keys, values and a fixed overhead per
+// entry) that a task's stores cache.
+const taskCacheBytes = 32 << 20
+
+// cacheEntryOverhead approximates a cache entry's memory beyond its key
+// and value bytes (map slot, entry struct, string and slice headers).
+const cacheEntryOverhead = 96
 
 var _ exec.StateStore = (*opStore)(nil)
 
@@ -181,35 +270,97 @@ func (s *opStore) full(key []byte) []byte {
 }
 
 func (s *opStore) Get(key []byte) ([]byte, bool, error) {
+	if e := s.cache[string(key)]; e != nil {
+		return e.val, e.present, nil
+	}
+	if err := s.ts.bound(); err != nil {
+		return nil, false, err
+	}
 	v, ok, err := s.ts.batch.Get(s.full(key), s.val)
+	if err != nil {
+		return nil, false, err
+	}
 	s.val = v
-	return v, ok, err
+	e := &cacheEntry{present: ok}
+	if ok {
+		e.val = append([]byte(nil), v...)
+	}
+	s.insert(key, e)
+	return e.val, ok, nil
 }
 
-func (s *opStore) Put(key, val []byte) error {
-	if err := s.ts.batch.Set(s.full(key), val); err != nil {
-		return err
+// insert adds a new entry for key.
+func (s *opStore) insert(key []byte, e *cacheEntry) {
+	if s.cache == nil {
+		s.cache = map[string]*cacheEntry{}
 	}
-	if s.local || s.ts.noChangelog {
-		return nil
+	s.cache[string(key)] = e
+	s.ts.cached += int64(2*len(key) + len(e.val) + cacheEntryOverhead)
+}
+
+// set records a write of key in the cache: val, or absent when del.
+func (s *opStore) set(key, val []byte, del bool) error {
+	e := s.cache[string(key)]
+	if e == nil {
+		if err := s.ts.bound(); err != nil {
+			return err
+		}
+		e = &cacheEntry{}
+		s.insert(key, e)
 	}
-	s.ts.produce(&kgo.Record{Topic: s.topic, Partition: s.ts.partition,
-		Key: append([]byte(nil), key...), Value: append([]byte{}, val...)})
+	if !e.dirty {
+		e.dirty = true
+		s.dirty = append(s.dirty, string(key))
+	}
+	s.ts.cached += int64(len(val) - len(e.val))
+	// A value returned by Get is valid until the next call on the store,
+	// so the entry's buffer can be reused.
+	e.val = append(e.val[:0], val...)
+	e.present = !del
 	return nil
 }
 
-func (s *opStore) Delete(key []byte) error {
-	if err := s.ts.batch.Delete(s.full(key)); err != nil {
-		return err
+func (s *opStore) Put(key, val []byte) error { return s.set(key, val, false) }
+
+func (s *opStore) Delete(key []byte) error { return s.set(key, nil, true) }
+
+// spill writes the store's dirty entries to the task's batch and produces
+// their changelog records.
+func (s *opStore) spill() error {
+	for _, k := range s.dirty {
+		e := s.cache[k]
+		e.dirty = false
+		fk := append(append(s.key[:0], s.prefix...), k...)
+		s.key = fk
+		var err error
+		if e.present {
+			err = s.ts.batch.Set(fk, e.val)
+		} else {
+			err = s.ts.batch.Delete(fk)
+		}
+		if err != nil {
+			return err
+		}
+		if s.local || s.ts.noChangelog {
+			continue
+		}
+		r := &kgo.Record{Topic: s.topic, Partition: s.ts.partition, Key: []byte(k)}
+		if e.present {
+			// The entry's buffer is reused by later writes; the producer
+			// holds the record until it is acknowledged.
+			r.Value = append([]byte{}, e.val...)
+		}
+		s.ts.produce(r)
 	}
-	if s.local || s.ts.noChangelog {
-		return nil
-	}
-	s.ts.produce(&kgo.Record{Topic: s.topic, Partition: s.ts.partition, Key: append([]byte(nil), key...)})
+	clear(s.dirty)
+	s.dirty = s.dirty[:0]
 	return nil
 }
 
 func (s *opStore) Scan(lower, upper []byte, fn func(key, val []byte) bool) error {
+	if err := s.spill(); err != nil {
+		return err
+	}
 	lo := append(append([]byte(nil), s.prefix...), lower...)
 	var hi []byte
 	if upper == nil {

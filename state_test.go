@@ -73,6 +73,9 @@ func TestTaskStateCommitAndRestore(t *testing.T) {
 	if got := scan(a, []byte("k1"), []byte("k4")); got != "k1=v1 k2=v2 " {
 		t.Fatalf("bounded scan = %q", got)
 	}
+	if err := ts.flush(); err != nil {
+		t.Fatal(err)
+	}
 	if err := e.producer.Flush(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -97,5 +100,118 @@ func TestTaskStateCommitAndRestore(t *testing.T) {
 	}
 	if got := scan(a2, nil, nil); got != "k0=v0 k1=v1 k2=v2 k4=v4 " {
 		t.Fatalf("restored scan = %q", got)
+	}
+}
+
+// The write-back cache in front of the task's batch: a cycle's writes are
+// spilled once per key (one changelog record with the last value), reads
+// stay right when the cache bound empties the cache mid-cycle, and a
+// discarded cycle leaves the committed state.
+func TestTaskStateCache(t *testing.T) {
+	cluster, err := kfake.NewCluster(kfake.NumBrokers(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cluster.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	e, err := Open(ctx, WithBrokers(cluster.ListenAddrs()...), WithDataDir(t.TempDir()),
+		WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	var logged []string
+	ts := newTaskState(e, "Q_2", 0, false, func(r *kgo.Record) {
+		logged = append(logged, string(r.Key)+"="+string(r.Value))
+	})
+	defer ts.close()
+	st, err := ts.open("Aggregate")
+	if err != nil {
+		t.Fatal(err)
+	}
+	get := func(k string) string {
+		t.Helper()
+		v, ok, err := st.Get([]byte(k))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !ok {
+			return "<absent>"
+		}
+		return string(v)
+	}
+	put := func(k, v string) {
+		t.Helper()
+		if err := st.Put([]byte(k), []byte(v)); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// Cycle 1: a key changed three times is logged once, with its last value.
+	if got := get("a"); got != "<absent>" {
+		t.Fatalf("get a = %s", got)
+	}
+	put("a", "1")
+	put("a", "2")
+	put("b", "x")
+	if err := st.Delete([]byte("b")); err != nil {
+		t.Fatal(err)
+	}
+	put("a", "3")
+	if got := get("a"); got != "3" {
+		t.Fatalf("get a = %s", got)
+	}
+	if err := ts.flush(); err != nil {
+		t.Fatal(err)
+	}
+	if got := fmt.Sprint(logged); got != "[a=3 b=]" {
+		t.Fatalf("changelog of cycle 1 = %s", got)
+	}
+	if err := ts.commit(1); err != nil {
+		t.Fatal(err)
+	}
+
+	// Cycle 2 fails: its writes are gone, the committed value is read again.
+	logged = nil
+	put("a", "4")
+	put("c", "5")
+	ts.discard()
+	if got := get("a") + " " + get("c"); got != "3 <absent>" {
+		t.Fatalf("after discard: a, c = %s", got)
+	}
+	if len(logged) != 0 {
+		t.Fatalf("a discarded cycle logged %v", logged)
+	}
+
+	// Cycle 3 with a tiny bound: the cache empties while writes go on, and
+	// reads and scans still see every write.
+	ts.cacheLimit = 300
+	for i := range 20 {
+		put(fmt.Sprintf("k%02d", i), fmt.Sprint(i))
+	}
+	if ts.cached > ts.cacheLimit+200 {
+		t.Fatalf("cache holds %d bytes, bound %d", ts.cached, ts.cacheLimit)
+	}
+	for i := range 20 {
+		if got, want := get(fmt.Sprintf("k%02d", i)), fmt.Sprint(i); got != want {
+			t.Fatalf("k%02d = %s, want %s", i, got, want)
+		}
+	}
+	n := 0
+	if err := st.Scan([]byte("k"), []byte("l"), func(k, v []byte) bool { n++; return true }); err != nil {
+		t.Fatal(err)
+	}
+	if n != 20 {
+		t.Fatalf("scan found %d keys, want 20", n)
+	}
+	if err := ts.commit(2); err != nil {
+		t.Fatal(err)
+	}
+	if len(logged) != 20 {
+		t.Fatalf("cycle 3 logged %d records, want 20", len(logged))
+	}
+	if v, ok, err := e.state.Get(append(append([]byte(nil), st.(*opStore).prefix...), "k19"...)); err != nil || !ok || string(v) != "19" {
+		t.Fatalf("committed k19 = %q, %v, %v", v, ok, err)
 	}
 }
