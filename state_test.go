@@ -17,21 +17,7 @@ import (
 // checkpoint together, and a task without a local checkpoint rebuilds its
 // state from the changelog topic.
 func TestTaskStateCommitAndRestore(t *testing.T) {
-	cluster, err := kfake.NewCluster(kfake.NumBrokers(1))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cluster.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	open := func(dir string) *Engine {
-		e, err := Open(ctx, WithBrokers(cluster.ListenAddrs()...), WithDataDir(dir),
-			WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return e
-	}
+	ctx, open := stateTestEngine(t)
 	dir := t.TempDir()
 	e := open(dir)
 	produce := func(r *kgo.Record) { e.producer.Produce(ctx, r, nil) }
@@ -108,18 +94,8 @@ func TestTaskStateCommitAndRestore(t *testing.T) {
 // stay right when the cache bound empties the cache mid-cycle, and a
 // discarded cycle leaves the committed state.
 func TestTaskStateCache(t *testing.T) {
-	cluster, err := kfake.NewCluster(kfake.NumBrokers(1))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cluster.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	e, err := Open(ctx, WithBrokers(cluster.ListenAddrs()...), WithDataDir(t.TempDir()),
-		WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, open := stateTestEngine(t)
+	e := open(t.TempDir())
 	defer e.Close()
 	var logged []string
 	ts := newTaskState(e, "Q_2", 0, false, func(r *kgo.Record) {
@@ -213,5 +189,26 @@ func TestTaskStateCache(t *testing.T) {
 	}
 	if v, ok, err := e.state.Get(append(append([]byte(nil), st.(*opStore).prefix...), "k19"...)); err != nil || !ok || string(v) != "19" {
 		t.Fatalf("committed k19 = %q, %v, %v", v, ok, err)
+	}
+}
+
+// stateTestEngine starts an in-process Kafka cluster for the test and
+// returns a context and a function that opens an engine on it with its
+// data in dir.
+func stateTestEngine(t *testing.T) (context.Context, func(dir string) *Engine) {
+	cluster, err := kfake.NewCluster(kfake.NumBrokers(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cluster.Close)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	t.Cleanup(cancel)
+	return ctx, func(dir string) *Engine {
+		e, err := Open(ctx, WithBrokers(cluster.ListenAddrs()...), WithDataDir(dir),
+			WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return e
 	}
 }

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"strconv"
@@ -11,6 +12,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/sluicedb/sluice/bench/nexmark"
 	"github.com/sluicedb/sluice/storage"
 )
 
@@ -28,6 +30,86 @@ import (
 // reports that the record produces no output.
 type baselineFunc func(dst, value []byte) (out []byte, ok bool, err error)
 
+// baselineQuery is a hand-written query: the topics it reads and its
+// processor, made once per run. A processor sees every input record, of
+// all partitions, in the order the consumer delivers them, and keeps its
+// state in plain Go maps: a single program needs no repartitioning.
+type baselineQuery struct {
+	inputs []nexmark.Kind
+	new    func() baselineProc
+}
+
+// baselineProc handles one input record (of inputs[input]) and appends the
+// records it produces to out.
+type baselineProc func(input int, r *kgo.Record, out *baselineOut) error
+
+// baselineOut produces a baseline's output records; keys and values are
+// carved out of a slab (the producer holds them until acknowledged, so a
+// slab is never reused, only replaced when full).
+type baselineOut struct {
+	slab    []byte
+	topic   string
+	produce func(*kgo.Record)
+	n       int64 // records produced
+}
+
+// begin returns the slab with room for a record's bytes; the caller
+// appends to it and hands it back to end.
+func (o *baselineOut) begin() []byte {
+	if cap(o.slab)-len(o.slab) < 4096 {
+		o.slab = make([]byte, 0, 1<<20)
+	}
+	return o.slab
+}
+
+// end takes the slab back after the bytes of slab[from:] were appended.
+func (o *baselineOut) end(slab []byte, from int) []byte {
+	o.slab = slab
+	return slab[from:len(slab):len(slab)]
+}
+
+// emit produces an output record with the given key and value (from end).
+func (o *baselineOut) emit(key, value []byte, ts time.Time) {
+	o.n++
+	o.produce(&kgo.Record{Topic: o.topic, Key: key, Value: value, Timestamp: ts})
+}
+
+// appendKey appends a BIGINT key as ksqlDB's KAFKA format writes it (8
+// bytes big endian) and returns it.
+func (o *baselineOut) appendKey(v int64) []byte {
+	slab := o.begin()
+	off := len(slab)
+	return o.end(binary.BigEndian.AppendUint64(slab, uint64(v)), off)
+}
+
+// baselines are the hand-written queries. The yardstick is the ratio
+// between the engine and its baseline, so every query the engine runs
+// should have one.
+var baselines = map[string]baselineQuery{
+	"q0": stateless("q0"),
+	"q1": stateless("q1"),
+	"q2": stateless("q2"),
+	"q3": {inputs: []nexmark.Kind{nexmark.KindPerson, nexmark.KindAuction}, new: newQ3},
+	"q7": {inputs: []nexmark.Kind{nexmark.KindBid}, new: newQ7},
+	"q8": {inputs: []nexmark.Kind{nexmark.KindPerson, nexmark.KindAuction}, new: newQ8},
+}
+
+func stateless(name string) baselineQuery {
+	fn := statelessBaselines[name]
+	return baselineQuery{inputs: []nexmark.Kind{nexmark.KindBid}, new: func() baselineProc {
+		return func(_ int, r *kgo.Record, out *baselineOut) error {
+			slab := out.begin()
+			off := len(slab)
+			slab, ok, err := fn(slab, r.Value)
+			if err != nil || !ok {
+				return err
+			}
+			out.emit(nil, out.end(slab, off), r.Timestamp)
+			return nil
+		}
+	}}
+}
+
 // bidQ0 holds the fields q0 and q1 read. Fields the struct lacks are
 // skipped by the decoder without being materialized.
 type bidQ0 struct {
@@ -44,9 +126,9 @@ type bidQ2 struct {
 	Price   int64 `json:"price"`
 }
 
-// baselines are the hand-written queries; only the ones sluice can run
-// today have one, since the yardstick is the ratio between the two.
-var baselines = map[string]baselineFunc{
+// statelessBaselines are the hand-written stateless queries (q0-q2): a
+// function of each bid.
+var statelessBaselines = map[string]baselineFunc{
 	"q0": func(dst, v []byte) ([]byte, bool, error) {
 		var b bidQ0
 		if err := json.UnmarshalNoEscape(v, &b); err != nil {
@@ -123,18 +205,22 @@ func appendScaled(dst []byte, v int64, scale int) []byte {
 type baselineRun struct {
 	brokers  []string
 	query    string
-	input    string // topic
 	output   string // topic
 	group    string
 	progress func(consumed int64)
 }
 
-// run consumes the input topic from the start to its current end and
+// run consumes the input topics from the start to their current ends and
 // returns the number of records consumed and produced.
 func (b baselineRun) run(ctx context.Context) (consumed, produced int64, err error) {
-	fn := baselines[b.query]
-	if fn == nil {
+	bq, ok := baselines[b.query]
+	if !ok {
 		return 0, 0, fmt.Errorf("no baseline for %s", b.query)
+	}
+	proc := bq.new()
+	var inputs []string
+	for _, k := range bq.inputs {
+		inputs = append(inputs, k.Topic())
 	}
 	adm, err := kgo.NewClient(kgo.SeedBrokers(b.brokers...))
 	if err != nil {
@@ -142,15 +228,22 @@ func (b baselineRun) run(ctx context.Context) (consumed, produced int64, err err
 	}
 	defer adm.Close()
 	admin := kadm.NewClient(adm)
-	ends, err := admin.ListEndOffsets(ctx, b.input)
+	ends, err := admin.ListEndOffsets(ctx, inputs...)
 	if err != nil {
 		return 0, 0, fmt.Errorf("baseline: end offsets: %w", err)
 	}
-	end := map[int32]int64{}
-	start := map[string]map[int32]kgo.Offset{b.input: {}}
+	type tp struct {
+		topic string
+		part  int32
+	}
+	end := map[tp]int64{}
+	start := map[string]map[int32]kgo.Offset{}
+	for _, t := range inputs {
+		start[t] = map[int32]kgo.Offset{}
+	}
 	ends.Each(func(o kadm.ListedOffset) {
-		end[o.Partition] = o.Offset
-		start[b.input][o.Partition] = kgo.NewOffset().AtStart()
+		end[tp{o.Topic, o.Partition}] = o.Offset
+		start[o.Topic][o.Partition] = kgo.NewOffset().AtStart()
 	})
 	consumer, err := kgo.NewClient(
 		kgo.SeedBrokers(b.brokers...),
@@ -174,18 +267,22 @@ func (b baselineRun) run(ctx context.Context) (consumed, produced int64, err err
 			produceErr = err
 		}
 	}
-	pos := map[int32]int64{}
-	var slab []byte
+	input := map[string]int{}
+	for i, t := range inputs {
+		input[t] = i
+	}
+	pos := map[tp]int64{}
+	out := baselineOut{topic: b.output, produce: func(r *kgo.Record) { producer.Produce(ctx, r, onProduced) }}
 	lastProgress := time.Now()
 	for {
 		done := true
-		for p, e := range end {
-			if pos[p] < e {
+		for k, e := range end {
+			if pos[k] < e {
 				done = false
 			}
 		}
 		if done {
-			return consumed, produced, nil
+			return consumed, out.n, nil
 		}
 		fetches := consumer.PollFetches(ctx)
 		if err := ctx.Err(); err != nil {
@@ -198,24 +295,12 @@ func (b baselineRun) run(ctx context.Context) (consumed, produced int64, err err
 		}
 		fetches.EachRecord(func(r *kgo.Record) {
 			consumed++
-			pos[r.Partition] = r.Offset + 1
-			if cap(slab)-len(slab) < 4096 {
-				slab = make([]byte, 0, 1<<20)
-			}
-			off := len(slab)
-			out, ok, err := fn(slab, r.Value)
-			if err != nil {
-				// Like the engine, a record that does not decode is
-				// skipped, not fatal.
-				return
-			}
-			slab = out
-			if !ok {
-				return
-			}
-			produced++
-			producer.Produce(ctx, &kgo.Record{Topic: b.output, Value: slab[off:len(slab):len(slab)], Timestamp: r.Timestamp}, onProduced)
+			pos[tp{r.Topic, r.Partition}] = r.Offset + 1
+			// Like the engine, a record that does not decode is skipped,
+			// not fatal.
+			_ = proc(input[r.Topic], r, &out)
 		})
+		produced = out.n
 		if err := producer.Flush(ctx); err != nil {
 			return consumed, produced, err
 		}
@@ -223,8 +308,8 @@ func (b baselineRun) run(ctx context.Context) (consumed, produced int64, err err
 			return consumed, produced, fmt.Errorf("baseline: produce: %w", produceErr)
 		}
 		offs := kadm.Offsets{}
-		for p, o := range pos {
-			offs.Add(kadm.Offset{Topic: b.input, Partition: p, At: o, LeaderEpoch: -1})
+		for k, o := range pos {
+			offs.Add(kadm.Offset{Topic: k.topic, Partition: k.part, At: o, LeaderEpoch: -1})
 		}
 		resp, err := admin.CommitOffsets(ctx, b.group, offs)
 		if err == nil {

@@ -421,7 +421,7 @@ func (r *runner) baseline(ctx context.Context, brokers []string, q nexmark.Query
 		return err
 	}
 	t0 := time.Now()
-	br := baselineRun{brokers: brokers, query: q.Name, input: nexmark.TopicBid, output: out,
+	br := baselineRun{brokers: brokers, query: q.Name, output: out,
 		group: fmt.Sprintf("nexmark-baseline-%d", time.Now().UnixNano()),
 		progress: func(n int64) {
 			r.logf("%s baseline: %.0fs, %d events consumed", q.Name, time.Since(t0).Seconds(), n)
