@@ -80,8 +80,9 @@ type Result struct {
 	Unsupported error
 	// Events is the number of input records the query consumed.
 	Events int64
-	// Output and BaselineOutput are the records each wrote.
-	Output, BaselineOutput int64
+	// Output, EmbeddedOutput and BaselineOutput are the records each
+	// variant wrote.
+	Output, EmbeddedOutput, BaselineOutput int64
 	// Alone is sluice against a broker in another process; Embedded is
 	// sluice with its in-process broker; Baseline is the hand-written Go
 	// program. A zero measurement did not run.
@@ -131,6 +132,9 @@ func (r Result) Line() string {
 	num("peak_rss_mb", float64(r.Alone.peakRSS)/(1<<20), alone, 0)
 	num("peak_rss_embedded_mb", float64(r.Embedded.peakRSS)/(1<<20), r.Embedded.cpu > 0, 0)
 	fmt.Fprintf(&b, " output=%d", r.Output)
+	if r.Embedded.cpu > 0 && r.EmbeddedOutput != r.Output {
+		fmt.Fprintf(&b, " embedded_output=%d", r.EmbeddedOutput)
+	}
 	if r.Baseline.cpu > 0 {
 		fmt.Fprintf(&b, " baseline_output=%d", r.BaselineOutput)
 	}
@@ -491,11 +495,17 @@ func (r *runner) embedded(ctx context.Context) error {
 			res.Unsupported = unsupported
 			continue
 		}
-		if out != res.Output || events != res.Events {
-			return fmt.Errorf("%s: the embedded run consumed %d and wrote %d records, the separate-broker run %d and %d",
-				q.Name, events, out, res.Events, res.Output)
+		if events != res.Events {
+			return fmt.Errorf("%s: the embedded run consumed %d records, the separate-broker run %d",
+				q.Name, events, res.Events)
 		}
-		res.Embedded = *m
+		if out != res.Output {
+			// A query whose output depends on how fetches of its inputs
+			// interleave (a join of a table that another query writes)
+			// may differ between runs: report it, do not abort the run.
+			r.logf("%s: the embedded run wrote %d records, the separate-broker run %d", q.Name, out, res.Output)
+		}
+		res.Embedded, res.EmbeddedOutput = *m, out
 		r.logf("%s embedded: %d events in %.2fs wall, %.2fs CPU: %.0f events/s per core",
 			q.Name, events, m.wall.Seconds(), m.cpu.Seconds(), perCore(events, m.cpu))
 	}

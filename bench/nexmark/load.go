@@ -81,7 +81,7 @@ func Load(ctx context.Context, g *Generator, lc LoadConfig) error {
 	}
 	cl, err := kgo.NewClient(
 		kgo.SeedBrokers(lc.Brokers...),
-		kgo.RecordPartitioner(kgo.ManualPartitioner()),
+		kgo.RecordPartitioner(loadPartitioner{kgo.StickyKeyPartitioner(nil)}),
 		kgo.ProducerLinger(5*time.Millisecond),
 		kgo.ProducerBatchMaxBytes(1<<20),
 		kgo.MaxBufferedRecords(200_000),
@@ -194,4 +194,18 @@ func partitionCounts(ctx context.Context, brokers []string) (map[string]int32, e
 		out[t] = int32(len(d.Partitions))
 	}
 	return out, nil
+}
+
+// loadPartitioner places keyed records (persons and auctions, keyed by id)
+// by Kafka's default key hash, as any Kafka producer would: a TABLE over
+// the topic (q3's persons) must be partitioned by its key to be
+// co-partitioned with the streams a join re-keys. Bids have no key and go
+// round robin by event number (the record's Partition).
+type loadPartitioner struct{ keyed kgo.Partitioner }
+
+func (p loadPartitioner) ForTopic(topic string) kgo.TopicPartitioner {
+	if topic == TopicBid {
+		return kgo.ManualPartitioner().ForTopic(topic)
+	}
+	return p.keyed.ForTopic(topic)
 }
