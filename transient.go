@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -32,11 +33,6 @@ func (e *Engine) query(ctx context.Context, st *sql.Query, props map[string]stri
 	if pull {
 		// A pull query reads what is there now, from the beginning.
 		props = mergeProps(props, map[string]string{propOffsetReset: "earliest"})
-	}
-	if len(plan.Joins) > 0 {
-		return nil, sql.Errorf(sql.CodeFeatureNotSupported, st.Position(),
-			"a push query over a JOIN is not supported yet").
-			WithHint("create the join with CREATE STREAM|TABLE ... AS SELECT and query its result with EMIT CHANGES")
 	}
 	if len(plan.Pre) > 0 {
 		return nil, sql.Errorf(sql.CodeFeatureNotSupported, st.Position(),
@@ -79,9 +75,13 @@ type transientQuery struct {
 	pull     bool
 	metrics  *exec.Metrics
 	consumer *kgo.Client
-	ends     map[int32]int64 // pull: stop offsets
-	tasks    map[int32]*exec.Task
-	states   []*taskState
+	// topics are the input topics: the plan's input, then its joins'.
+	topics []string
+	ends   map[int32]int64 // pull: stop offsets
+	// tasks are the per-partition tasks; a SingleTask plan has one, under
+	// partition 0, that reads every partition.
+	tasks  map[int32]*exec.Task
+	states []*taskState
 	// stateName keys the query's operator state; unique per run.
 	stateName string
 	emitted   int64
@@ -106,29 +106,38 @@ func (tq *transientQuery) fail(err error) {
 
 func (tq *transientQuery) open(ctx context.Context) error {
 	e := tq.e
-	topic := tq.plan.Input.Topic
-	info, ok, err := e.kafka.DescribeTopic(ctx, topic)
-	if err != nil {
-		return err
+	tq.topics = []string{tq.plan.Input.Topic}
+	for _, j := range tq.plan.Joins {
+		tq.topics = append(tq.topics, j.Input.Topic)
 	}
-	if !ok {
-		return sql.Errorf(sql.CodeUndefinedObject, sql.Pos{}, "Kafka topic does not exist: %s", topic)
-	}
-	// A read_committed consumer reaches the last stable offset, never past
-	// an open transaction.
-	ends, err := e.kafka.StableOffsets(ctx, topic)
-	if err != nil {
-		return err
-	}
-	tq.ends = ends[topic]
-	offsets := map[string]map[int32]kgo.Offset{topic: {}}
-	for p := int32(0); p < info.Partitions; p++ {
-		if tq.props[propOffsetReset] == "earliest" {
-			offsets[topic][p] = kgo.NewOffset().AtStart()
-		} else {
-			offsets[topic][p] = kgo.NewOffset().At(tq.ends[p])
+	offsets := map[string]map[int32]kgo.Offset{}
+	for i, topic := range tq.topics {
+		info, ok, err := e.kafka.DescribeTopic(ctx, topic)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return sql.Errorf(sql.CodeUndefinedObject, sql.Pos{}, "Kafka topic does not exist: %s", topic)
+		}
+		// A read_committed consumer reaches the last stable offset, never
+		// past an open transaction.
+		ends, err := e.kafka.StableOffsets(ctx, topic)
+		if err != nil {
+			return err
+		}
+		if i == 0 {
+			tq.ends = ends[topic]
+		}
+		offsets[topic] = map[int32]kgo.Offset{}
+		for p := int32(0); p < info.Partitions; p++ {
+			if tq.props[propOffsetReset] == "earliest" {
+				offsets[topic][p] = kgo.NewOffset().AtStart()
+			} else {
+				offsets[topic][p] = kgo.NewOffset().At(ends[topic][p])
+			}
 		}
 	}
+	var err error
 	tq.consumer, err = kgo.NewClient(
 		kgo.SeedBrokers(e.seeds...),
 		kgo.ConsumePartitions(offsets),
@@ -208,6 +217,17 @@ func (tq *transientQuery) run(ctx context.Context, ch chan<- Row) {
 			tq.fail(ferr)
 			return
 		}
+		if tq.plan.SingleTask {
+			perr := tq.processAll(ctx, fetches, collect)
+			switch {
+			case perr == nil:
+				continue
+			case errors.Is(perr, limitReached), ctx.Err() != nil:
+			default:
+				tq.fail(perr)
+			}
+			return
+		}
 		var perr error
 		fetches.EachPartition(func(fp kgo.FetchTopicPartition) {
 			if perr != nil || len(fp.Records) == 0 {
@@ -257,6 +277,37 @@ func (tq *transientQuery) run(ctx context.Context, ch chan<- Row) {
 	}
 }
 
+// processAll hands every record of a poll to the single task of a
+// SingleTask plan, each input's records in one list (partitions one after
+// the other), so that the task interleaves the inputs by time.
+func (tq *transientQuery) processAll(ctx context.Context, fetches kgo.Fetches, collect func(context.Context, exec.Batch) error) error {
+	recs := make([][]*kgo.Record, len(tq.topics))
+	n := 0
+	fetches.EachPartition(func(fp kgo.FetchTopicPartition) {
+		i := slices.Index(tq.topics, fp.Topic)
+		if i < 0 {
+			return
+		}
+		for _, r := range fp.Records {
+			if !r.Attrs.IsControl() {
+				recs[i] = append(recs[i], r)
+				n++
+			}
+		}
+	})
+	if n == 0 {
+		return nil
+	}
+	t, err := tq.task(0, collect)
+	if err != nil {
+		return err
+	}
+	if err := t.ProcessInputs(ctx, recs); err != nil {
+		return err
+	}
+	return t.Flush(ctx)
+}
+
 func (tq *transientQuery) caughtUp(pos map[int32]int64) bool {
 	for p, end := range tq.ends {
 		if pos[p] < end {
@@ -278,15 +329,10 @@ func (tq *transientQuery) task(p int32, collect func(context.Context, exec.Batch
 	tq.states = append(tq.states, ts)
 	tc := &exec.TaskContext{QueryID: "transient", Partition: p, Metrics: tq.metrics,
 		OnRecordError: tq.e.recordErrorLogger("transient", tq.metrics), OpenState: ts.open}
-	src, err := exec.NewSourceDecoder(tq.plan.Input, tc)
+	t, err := newStageTask(tc, tq.plan.Input, tq.plan.Ops, tq.plan.Joins, exec.NewCollector(collect))
 	if err != nil {
 		return nil, err
 	}
-	head, err := exec.BuildPipeline(tq.plan.Ops, exec.NewCollector(collect))
-	if err != nil {
-		return nil, err
-	}
-	t := exec.NewTask(tc, src, head, batchSize)
 	if err := t.Open(); err != nil {
 		return nil, err
 	}

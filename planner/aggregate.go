@@ -41,6 +41,13 @@ import (
 // A table source is first materialized (exec.TableSourceSpec) so that an
 // update retracts the row's old contribution; across the repartition topic
 // the change kinds travel in a column (exec.ChangeColumnSpec).
+//
+// Over a join, the clauses bind over the join's V (bindJoinFrom) and the
+// join's final stage becomes stage 0: its JoinSpecs, then WHERE and the
+// pre-aggregation projection, into the repartition topic (a table-table
+// join's output already carries retractions, so it needs no TableSource).
+// A push query folds that stage into one task over all partitions
+// (joinQuery.inlineSides).
 
 // codeGrouping is PostgreSQL's grouping_error SQLSTATE, for misuse of
 // GROUP BY and aggregates.
@@ -1197,6 +1204,12 @@ func planQueryAggregate(cat Catalog, q *sql.Select, props Props) (*Plan, error) 
 		// internal topics: it groups in place, which is exact for
 		// single-partition sources.
 		if plan, err = a.lowerSingleStage(plan); err != nil {
+			return nil, err
+		}
+	}
+	if a.join != nil {
+		// Over a join it runs one task over all partitions: exact.
+		if err := a.join.inlineSides(plan); err != nil {
 			return nil, err
 		}
 	}

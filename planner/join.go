@@ -41,6 +41,9 @@ import (
 // Join k's output is [K_k, left columns..., side k+1 columns..., T_k]
 // (exec.JoinSpec), so V maps onto the last join's output by offsets.
 //
+// A push query creates no topics: it runs one task over every partition
+// of its inputs, and a re-keyed side is re-keyed in place (inlineSides).
+//
 // The second and later joins of an N-way join must use the key the
 // previous join produced (a column equal to the previous join key);
 // re-keying an intermediate result needs a multi-input Pre stage, which is
@@ -61,6 +64,10 @@ type joinSrc struct {
 	timeCol int
 	table   bool
 	pre     *Stage // the repartition stage, when re-keyed
+	// inline replaces pre in a push query (inlineSides): pre's projection
+	// extended to the layout the repartition topic gives back. Nil for a
+	// foreign-key subscription.
+	inline []any
 	// changeCol is the side column holding the change kinds of a
 	// foreign-key join's subscription (see subscribe).
 	changeCol int
@@ -1193,6 +1200,16 @@ func (jq *joinQuery) repartition(queryID string, i int, s *joinSrc, keyExpr expr
 	}
 	s.pre = &Stage{Input: s.spec, Ops: []any{proj}, Sink: sink, Topic: topic, Partitions: max(parts, 1)}
 	s.spec = exec.SourceSpec{Topic: topic, Key: key, Value: value, TimestampCol: -1}
+	inline := exec.ProjectSpec{Exprs: append([]expr.Node(nil), proj.Exprs...), Names: append([]string(nil), proj.Names...)}
+	for _, name := range []string{colRowpartition, colRowoffset} {
+		c := scanIndex(s.scan, name)
+		if c < 0 {
+			return sql.Errorf(sql.CodeInternal, s.at, "join: source %s has no %s column", s.src.Name, name)
+		}
+		inline.Exprs = append(inline.Exprs, &expr.Col{Index: c, Name: name, Type: s.scan.Cols[c].Type})
+		inline.Names = append(inline.Names, name)
+	}
+	s.inline = []any{inline}
 	// Layout: $JOINKEY, the columns, ROWTIME, ROWPARTITION, ROWOFFSET.
 	for c, col := range s.scan.Cols {
 		switch {
@@ -1409,10 +1426,46 @@ func planQueryJoin(cat Catalog, q *sql.Select) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := jq.inlineSides(plan); err != nil {
+		return nil, err
+	}
 	plan.Limit = q.Limit
 	plan.Emit = q.Emit
 	plan.Explain = Explain(plan)
 	return plan, nil
+}
+
+// inlineSides turns a join plan into the plan of a push query, which
+// creates no topics and runs as one task over every partition of its
+// inputs (Plan.SingleTask): a side that a Pre stage re-keys reads its
+// source directly, through the stage's projection extended to the layout
+// the repartition topic would give back, so the join keys on the same
+// column. The plan's Pre stages must be the sides' (an aggregation folds
+// its own stage first).
+func (jq *joinQuery) inlineSides(plan *Plan) error {
+	n := 0
+	for i, s := range jq.srcs {
+		if s.pre == nil {
+			continue
+		}
+		n++
+		if s.inline == nil {
+			return sql.Errorf(sql.CodeFeatureNotSupported, jq.q.At, "a push query over a foreign-key join is not supported yet").
+				WithHint("create the join with CREATE TABLE ... AS SELECT and query its result with EMIT CHANGES")
+		}
+		if i == 0 {
+			plan.Input = s.pre.Input
+			plan.Ops = append(append([]any(nil), s.inline...), plan.Ops...)
+			continue
+		}
+		plan.Joins[i-1] = JoinInput{Input: s.pre.Input, Ops: s.inline}
+	}
+	if n != len(plan.Pre) {
+		return sql.Errorf(sql.CodeInternal, jq.q.At, "join: %d stages for %d re-keyed sides", len(plan.Pre), n)
+	}
+	plan.Pre = nil
+	plan.SingleTask = true
+	return nil
 }
 
 // baseCol returns the column a bound column reference reads: the column

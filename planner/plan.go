@@ -44,6 +44,11 @@ type Plan struct {
 	// stage reads. Empty for single-stage queries. The top-level fields of
 	// Plan are the final stage.
 	Pre []*Stage
+	// SingleTask asks for one task that reads every partition of the
+	// stage's inputs instead of one task per partition: a push query over
+	// a join, whose re-keyed sides are re-keyed in place rather than
+	// through repartition topics.
+	SingleTask bool
 }
 
 // Stage is one sub-topology of a multi-stage query: a source topic, the

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"reflect"
+	"sort"
 	"strings"
 	"syscall"
 	"testing"
@@ -271,5 +272,39 @@ func TestPsqlCancelsAPushQuery(t *testing.T) {
 	r = run(s.psqlCmd(ctx, psql, "-c", "SHOW STREAMS;"), "")
 	if r.err != nil || !strings.Contains(r.stdout, "TICKS") {
 		t.Errorf("server after the cancel: %v", r)
+	}
+}
+
+// TestPsqlPushQueryOverJoin watches a stream-table join from psql: the
+// stream is keyed by another column than the join key, so the push query
+// re-keys it in place.
+func TestPsqlPushQueryOverJoin(t *testing.T) {
+	psql := requireBinary(t, "psql", "postgresql-client")
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	s := startStack(t, ctx)
+	r := run(s.psqlCmd(ctx, psql,
+		"-c", "CREATE STREAM tx (tx_id BIGINT KEY, customer_id INT, amount DOUBLE) "+
+			"WITH (kafka_topic='tx', format='JSON', partitions=3);",
+		"-c", "CREATE TABLE customers (id INT PRIMARY KEY, name STRING) "+
+			"WITH (kafka_topic='customers', format='JSON', partitions=3);",
+		"-c", "INSERT INTO customers (id, name, ROWTIME) VALUES (7, 'Ada', 1);",
+		"-c", "INSERT INTO customers (id, name, ROWTIME) VALUES (8, 'Bo', 1);",
+		"-c", "INSERT INTO tx (tx_id, customer_id, amount, ROWTIME) VALUES (1, 7, 250.0, 10);",
+		"-c", "INSERT INTO tx (tx_id, customer_id, amount, ROWTIME) VALUES (2, 9, 120.0, 11);",
+		"-c", "INSERT INTO tx (tx_id, customer_id, amount, ROWTIME) VALUES (3, 8, 20.0, 12);"), "")
+	if r.err != nil {
+		t.Fatalf("setup: %v", r)
+	}
+	r = run(s.psqlCmd(ctx, psql,
+		"-c", "SET 'auto.offset.reset'='earliest';",
+		"-c", "SELECT t.tx_id, c.name, t.amount FROM tx t JOIN customers c ON t.customer_id = c.id EMIT CHANGES LIMIT 2;"), "")
+	if r.err != nil {
+		t.Fatalf("push query over a join: %v", r)
+	}
+	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
+	sort.Strings(lines)
+	if got, want := strings.Join(lines, "\n"), "1|Ada|250\n3|Bo|20"; got != want {
+		t.Errorf("push query over a join printed:\n%s\nwant:\n%s", got, want)
 	}
 }

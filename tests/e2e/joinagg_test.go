@@ -84,3 +84,44 @@ func TestAggregationOverJoins(t *testing.T) {
 		t.Errorf("balance_by_region:\n%s\nwant:\n%s", got, want)
 	}
 }
+
+// Push queries over joins: the enrichment of the README, whose stream side
+// is keyed by another column than the join key (re-keyed in place: a push
+// query creates no topics and runs one task over every partition), and an
+// aggregation over it.
+func TestPushQueriesOverJoins(t *testing.T) {
+	eng := openEngine(t, t.TempDir())
+	defer eng.Close()
+	mustExec(t, eng, `
+		CREATE STREAM tx (tx_id BIGINT KEY, customer_id INT, amount DOUBLE)
+		  WITH (KAFKA_TOPIC='tx', FORMAT='JSON', PARTITIONS=3);
+		CREATE TABLE customers (id INT PRIMARY KEY, name STRING, tier STRING)
+		  WITH (KAFKA_TOPIC='customers', FORMAT='JSON', PARTITIONS=3);`)
+	cl := client(t, eng.KafkaAddrs())
+	produceAt(t, cl, "customers", "7", `{"name": "Ada", "tier": "gold"}`, 1)
+	produceAt(t, cl, "customers", "8", `{"name": "Bo", "tier": "silver"}`, 1)
+	for i, c := range []int{7, 8, 9, 7} {
+		produceAt(t, cl, "tx", fmt.Sprint(i+1), fmt.Sprintf(`{"customer_id": %d, "amount": %d}`, c, 10*(i+1)), int64(10+i))
+	}
+	s := eng.NewSession()
+	if _, err := s.Exec(testCtx(t), `SET 'auto.offset.reset'='earliest';`); err != nil {
+		t.Fatal(err)
+	}
+	collect := func(q string) string {
+		t.Helper()
+		return querySorted(t, s.Query, q)
+	}
+	got := collect(`SELECT t.tx_id, c.name, t.amount FROM tx t JOIN customers c ON t.customer_id = c.id EMIT CHANGES LIMIT 3;`)
+	if want := "1 Ada 10\n2 Bo 20\n4 Ada 40\n"; got != want {
+		t.Errorf("join push query:\n%s\nwant:\n%s", got, want)
+	}
+	got = collect(`SELECT t.tx_id, c.name FROM tx t LEFT JOIN customers c ON t.customer_id = c.id EMIT CHANGES LIMIT 4;`)
+	if want := "1 Ada\n2 Bo\n3 <nil>\n4 Ada\n"; got != want {
+		t.Errorf("left join push query:\n%s\nwant:\n%s", got, want)
+	}
+	// Every update of the aggregate is a row: gold 1, silver 1, gold 2.
+	got = collect(`SELECT c.tier, COUNT(*) AS n FROM tx t JOIN customers c ON t.customer_id = c.id GROUP BY c.tier EMIT CHANGES LIMIT 3;`)
+	if want := "gold 1\ngold 2\nsilver 1\n"; got != want {
+		t.Errorf("aggregation push query:\n%s\nwant:\n%s", got, want)
+	}
+}

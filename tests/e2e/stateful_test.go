@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"fmt"
 	"sort"
 	"strings"
@@ -69,7 +70,14 @@ func TestWindowedAggregationPullAndRestart(t *testing.T) {
 // pullSorted runs a pull query and returns its rows, one per line, sorted.
 func pullSorted(t *testing.T, eng *sluice.Engine, q string) string {
 	t.Helper()
-	rows, err := eng.Query(testCtx(t), q)
+	return querySorted(t, eng.Query, q)
+}
+
+// querySorted runs a query with query (an Engine's or a Session's Query)
+// and returns its rows, one per line, sorted.
+func querySorted(t *testing.T, query func(context.Context, string) (*sluice.Rows, error), q string) string {
+	t.Helper()
+	rows, err := query(testCtx(t), q)
 	if err != nil {
 		t.Fatalf("%s: %v", q, err)
 	}
