@@ -13,6 +13,7 @@ import (
 	"github.com/sluicedb/sluice/exec/expr"
 	"github.com/sluicedb/sluice/planner"
 	"github.com/sluicedb/sluice/sql"
+	"github.com/sluicedb/sluice/storage"
 )
 
 // insertValues writes one record, encoded with the target's formats, to the
@@ -209,13 +210,49 @@ func (e *Engine) describe(ctx context.Context, st *sql.Describe) (*Rows, error) 
 			last = *p
 		}
 		info = append(info, [2]string{id + " metrics", fmt.Sprintf(
-			"records-in: %d, records-out: %d, decode-errors: %d, eval-errors: %d, late-records: %d, last-error: %s",
-			m.RecordsIn.Load(), m.RecordsOut.Load(), m.DecodeErrors.Load(), m.EvalErrors.Load(), m.LateRecords.Load(), orNotSet(last))})
+			"records-in: %d, records-out: %d, decode-errors: %d, eval-errors: %d, late-records: %d, null-key-drops: %d, last-error: %s",
+			m.RecordsIn.Load(), m.RecordsOut.Load(), m.DecodeErrors.Load(), m.EvalErrors.Load(), m.LateRecords.Load(),
+			m.DroppedNulls.Load(), orNotSet(last))})
+		keys, size, err := e.stateSize(id)
+		if err != nil {
+			return nil, fmt.Errorf("describe %s: state of %s: %w", src.Name, id, err)
+		}
+		info = append(info, [2]string{id + " state", fmt.Sprintf("keys: %d, bytes: %d", keys, size)})
 	}
 	for _, kv := range info {
 		rows = append(rows, textRow(kv[0], kv[1]))
 	}
 	return newStaticRows(textCols("Field", "Type"), rows), nil
+}
+
+// stateSize counts the keys a query's stateful operators keep in Pebble,
+// over all its stages ("<id>" and "<id>#n") and partitions, and their bytes
+// (keys and values). It reads the query's keys: a diagnostic, not a hot
+// path.
+func (e *Engine) stateSize(queryID string) (keys, size int64, err error) {
+	// Every stage's prefix starts with these bytes (so do those of
+	// queries whose id extends this one, which are skipped).
+	raw := append([]byte{byte(storage.NamespaceOperator)}, queryID...)
+	it, err := e.state.Iter(raw)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer it.Close()
+	for ok := it.First(); ok; {
+		p, _, err := storage.DecodePrefix(it.Key())
+		if err != nil {
+			return 0, 0, err
+		}
+		if p.Query != queryID && !strings.HasPrefix(p.Query, queryID+"#") {
+			stage := storage.AppendString([]byte{byte(storage.NamespaceOperator)}, p.Query)
+			ok = it.SeekGE(storage.PrefixEnd(stage))
+			continue
+		}
+		keys++
+		size += int64(len(it.Key()) + len(it.Value()))
+		ok = it.Next()
+	}
+	return keys, size, it.Error()
 }
 
 func orNotSet(s string) string {

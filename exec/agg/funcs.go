@@ -210,7 +210,7 @@ func (a *numAcc) add(v any, sign int64) error {
 			sum = a.d.Add(x)
 		}
 		if !sum.FitsInPrecision(dt.Precision) {
-			return fmt.Errorf("SUM overflows DECIMAL(%d, %d)", dt.Precision, dt.Scale)
+			return fmt.Errorf("Numeric field overflow: the sum exceeds DECIMAL(%d, %d)", dt.Precision, dt.Scale)
 		}
 		a.d = sum
 	default:

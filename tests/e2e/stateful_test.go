@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"regexp"
 	"sort"
 	"strings"
 	"testing"
@@ -94,4 +95,73 @@ func querySorted(t *testing.T, query func(context.Context, string) (*sluice.Rows
 		return ""
 	}
 	return strings.Join(lines, "\n") + "\n"
+}
+
+// Bad input to aggregations has defined, counted behaviour: a DECIMAL sum
+// that overflows its type skips the row's update (eval-errors, with
+// ksqlDB's "Numeric field overflow" as the last error), a NULL grouping
+// key drops the row (null-key-drops), a record for a closed window is
+// dropped (late-records); none stops the query, and DESCRIBE EXTENDED
+// shows the counts and the state the queries keep.
+func TestAggregateBadInputIsCounted(t *testing.T) {
+	eng := openEngine(t, t.TempDir())
+	defer eng.Close()
+	mustExec(t, eng, `
+		CREATE STREAM pay (id INT KEY, acct STRING, amount DECIMAL(4,1))
+		  WITH (KAFKA_TOPIC='pay', FORMAT='JSON', PARTITIONS=1);
+		SET 'auto.offset.reset'='earliest';
+		CREATE TABLE totals AS SELECT acct, SUM(amount) AS total FROM pay GROUP BY acct;
+		CREATE TABLE per_second AS SELECT acct, COUNT(*) AS n FROM pay
+		  WINDOW TUMBLING (SIZE 1 SECOND, GRACE PERIOD 0 SECONDS) GROUP BY acct;`)
+	cl := client(t, eng.KafkaAddrs())
+	produceAt(t, cl, "pay", "1", `{"acct": "a", "amount": 900.5}`, 10_000)
+	produceAt(t, cl, "pay", "2", `{"acct": "a", "amount": 200.0}`, 10_100) // 1100.5 > DECIMAL(4,1)
+	produceAt(t, cl, "pay", "3", `{"acct": null, "amount": 1.0}`, 10_200)  // NULL grouping key
+	produceAt(t, cl, "pay", "4", `{"acct": "a", "amount": 0.5}`, 10_300)
+	produceAt(t, cl, "pay", "5", `{"acct": "b", "amount": 2.0}`, 5_000) // window [5s, 6s) closed
+	if err := eng.RunUntilIdle(testCtx(t)); err != nil {
+		t.Fatal(err)
+	}
+	if got := pullSorted(t, eng, "SELECT acct, CAST(total AS STRING) FROM totals;"); got != "a 901.0\nb 2.0\n" {
+		t.Errorf("totals:\n%s", got)
+	}
+	if got := pullSorted(t, eng, "SELECT acct, n FROM per_second;"); got != "a 3\n" {
+		t.Errorf("per_second:\n%s", got)
+	}
+	text := describe(t, eng, "pay")
+	for _, want := range []string{
+		// totals: the overflow and the NULL key.
+		// The overflowing row leaves the total as it was, which is emitted again.
+		"CTAS_TOTALS_0 metrics records-in: 5, records-out: 4, decode-errors: 0, eval-errors: 1, late-records: 0, null-key-drops: 1, last-error: ",
+		"Numeric field overflow: the sum exceeds DECIMAL(4, 1)",
+		// per_second: the NULL key and the late record.
+		"CTAS_PER_SECOND_1 metrics records-in: 5, records-out: 3, decode-errors: 0, eval-errors: 0, late-records: 1, null-key-drops: 1",
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("DESCRIBE pay EXTENDED lacks %q:\n%s", want, text)
+		}
+	}
+	for _, q := range []string{"CTAS_TOTALS_0", "CTAS_PER_SECOND_1"} {
+		if !regexp.MustCompile(q + ` state\s+keys: [1-9]\d*, bytes: [1-9]\d*`).MatchString(text) {
+			t.Errorf("DESCRIBE pay EXTENDED shows no state for %s:\n%s", q, text)
+		}
+	}
+}
+
+// describe returns DESCRIBE <source> EXTENDED as text, a row per line.
+func describe(t *testing.T, eng *sluice.Engine, source string) string {
+	t.Helper()
+	rows, err := eng.Query(testCtx(t), "DESCRIBE "+source+" EXTENDED;")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var text strings.Builder
+	for rows.Next() {
+		fmt.Fprintln(&text, rows.Row().Values...)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return text.String()
 }
