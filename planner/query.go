@@ -134,6 +134,11 @@ func planCreateAs(cat Catalog, st *sql.CreateSource, queryID string, props Props
 	if err != nil {
 		return nil, nil, err
 	}
+	if in.Window != nil {
+		win := *in.Window
+		sink.Window = &win
+		addWindowColumns(sp)
+	}
 	root := addHeadersColumn(sp, addTimeColumn(sp, timeExpr))
 	plan, err := finish(root, sp)
 	if err != nil {
@@ -141,6 +146,12 @@ func planCreateAs(cat Catalog, st *sql.CreateSource, queryID string, props Props
 	}
 	if err := addSink(plan, sink); err != nil {
 		return nil, nil, err
+	}
+	if in.Window != nil {
+		// The windowed key ends with the source's window bounds, the
+		// hidden columns before the row time.
+		t := plan.OutputTimeCol
+		plan.Sink.KeyCols = append(plan.Sink.KeyCols, t-2, t-1)
 	}
 	keepNullKeys(plan, sp)
 	plan.Emit = sql.EmitChanges
@@ -331,8 +342,6 @@ func bindSelect(cat Catalog, q *sql.Select, mode queryMode, sinkName string) (*s
 		if src.Kind == sql.KindTable {
 			return nil, sql.Errorf(sql.CodeFeatureNotSupported, ref.At, "KSQL does not support persistent queries on windowed tables")
 		}
-		return nil, sql.Errorf(sql.CodeFeatureNotSupported, ref.At, "persistent queries over windowed streams are not supported yet").
-			WithHint("query %s with a push query (EMIT CHANGES)", src.Name)
 	}
 	scan := NewScan(src, ref.Alias)
 	quals := []string{src.Name}
@@ -449,6 +458,10 @@ func bindItems(b *binder, q *sql.Select, scan *Scan, mode queryMode, sinkName st
 					isWindow := c.Name == colWindowstart || c.Name == colWindowend
 					switch {
 					case pass == 0 && !isKey, pass == 1 && !isWindow, pass == 2 && (isKey || c.Pseudo):
+						continue
+					case pass == 1 && mode == modePersistent:
+						// A persistent query's sink keeps the window in
+						// its windowed key (addWindowColumns).
 						continue
 					}
 					n := expr.Node(&expr.Col{Index: i, Name: c.Name, Type: c.Type})
@@ -619,6 +632,19 @@ func joinAnd(names []string) string {
 		return names[0]
 	}
 	return strings.Join(names[:len(names)-1], ", ") + " and " + names[len(names)-1]
+}
+
+// addWindowColumns appends the hidden window bounds of a windowed stream
+// to the select's projection: a persistent query over a windowed stream
+// writes each record with its window, as Kafka Streams does.
+func addWindowColumns(sp *selectPlan) {
+	proj := sp.root.(*Project)
+	for i, c := range sp.scan.Cols {
+		if c.Pseudo && (c.Name == colWindowstart || c.Name == colWindowend) {
+			proj.Exprs = append(proj.Exprs, &expr.Col{Index: i, Name: c.Name, Type: c.Type})
+			proj.Cols = append(proj.Cols, OutCol{Name: "$" + c.Name, Type: c.Type, Hidden: true})
+		}
+	}
 }
 
 // addTimeColumn appends the hidden row-time column to the select's
