@@ -921,12 +921,7 @@ func (jq *joinQuery) lowerJoinInputs(queryID string) (plan *Plan, ops []any, rem
 			s.colMap[c] = c
 		}
 		s.timeCol = scanIndex(s.scan, colRowtime)
-		var keyExpr expr.Node // over V, reading s only
-		if i == 0 {
-			keyExpr = jq.steps[0].lexpr
-		} else {
-			keyExpr = jq.steps[i-1].rexpr
-		}
+		keyExpr := jq.joinKeyExpr(i) // over V, reading s only
 		if i == 0 && jq.steps[0].lsrc != 0 {
 			return nil, nil, nil, sql.Errorf(sql.CodeInternal, jq.q.At, "join: the first condition does not read the first source")
 		}
@@ -939,13 +934,7 @@ func (jq *joinQuery) lowerJoinInputs(queryID string) (plan *Plan, ops []any, rem
 			plan.Pre = append(plan.Pre, s.pre)
 			continue
 		}
-		if c, ok := keyExpr.(*expr.Col); ok && jq.isPartitionKey(s, c.Index-s.base) && !jq.keyFormatDiffers(i) {
-			s.keyCol = c.Index - s.base
-			continue
-		}
-		if s.table {
-			// Tables are joined on their primary key (checked), so a table
-			// side is never re-keyed.
+		if jq.readsDirectly(i) {
 			s.keyCol = keyCol(keyExpr, s)
 			continue
 		}
@@ -1124,6 +1113,27 @@ func (jq *joinQuery) isPartitionKey(s *joinSrc, c int) bool {
 	return !col.Pseudo && (col.Role == sql.ColKey || col.Role == sql.ColPrimaryKey)
 }
 
+// joinKeyExpr is the expression (over V) that side i is joined on.
+func (jq *joinQuery) joinKeyExpr(i int) expr.Node {
+	if i == 0 {
+		return jq.steps[0].lexpr
+	}
+	return jq.steps[i-1].rexpr
+}
+
+// readsDirectly reports whether side i is read from its source topic as
+// it is: a table (joined on its primary key, checked, so never re-keyed)
+// or a stream partitioned by its join expression with the key format of
+// the side it joins. Other sides are re-keyed by a Pre stage.
+func (jq *joinQuery) readsDirectly(i int) bool {
+	s := jq.srcs[i]
+	if s.src.Kind == sql.KindTable {
+		return true
+	}
+	c, ok := jq.joinKeyExpr(i).(*expr.Col)
+	return ok && jq.isPartitionKey(s, c.Index-s.base) && !jq.keyFormatDiffers(i)
+}
+
 // keyFormatDiffers reports whether source i (a stream, i > 0) would
 // serialize the join key differently from the left input, so that equal
 // keys could land in different partitions: then it is re-keyed into the
@@ -1165,7 +1175,27 @@ func (jq *joinQuery) repartition(queryID string, i int, s *joinSrc, keyExpr expr
 		return &expr.Col{Index: c.Index - s.base, Name: c.Name, Type: c.Type}
 	})
 	proj := exec.ProjectSpec{Exprs: []expr.Node{local}, Names: []string{"$JOINKEY"}}
-	key := codec.Spec{Format: codec.JSON, Unwrapped: true, Fields: []arrow.Field{expr.Field("$JOINKEY", local.DataType())}}
+	// Equal keys must land in equal partitions: the topic is partitioned
+	// (by the hash of the key's bytes) as the side this one joins, so its
+	// key is serialized in that side's key format. Side 0 joins side 1;
+	// every later side joins the result of the joins before it, which is
+	// in side 0's partitioning.
+	key := codec.Spec{Format: codec.JSON, Unwrapped: true}
+	parts := s.src.Partitions
+	switch {
+	case i > 0:
+		key, parts = jq.srcs[0].spec.Key, jq.srcs[0].src.Partitions
+		if l := jq.srcs[0]; l.pre != nil {
+			parts = l.pre.Partitions
+		}
+	case jq.readsDirectly(1):
+		right, err := sourceSpec(jq.srcs[1].scan)
+		if err != nil {
+			return err
+		}
+		key, parts = right.Key, jq.srcs[1].src.Partitions
+	}
+	key.Fields = []arrow.Field{expr.Field("$JOINKEY", local.DataType())}
 	value := codec.Spec{Format: codec.JSON}
 	s.colMap = make([]int, len(s.scan.Cols))
 	for c := range s.colMap {
@@ -1188,15 +1218,6 @@ func (jq *joinQuery) repartition(queryID string, i int, s *joinSrc, keyExpr expr
 	sink := exec.SinkSpec{Topic: topic, Key: key, Value: value, KeyCols: []int{0}, TimeCol: nv + 1}
 	for c := 1; c <= nv; c++ {
 		sink.ValueCols = append(sink.ValueCols, c)
-	}
-	parts := s.src.Partitions
-	if i > 0 {
-		// Re-keyed into the partitioning of the side it joins.
-		if l := jq.srcs[0]; l.pre != nil {
-			parts = l.pre.Partitions
-		} else {
-			parts = l.src.Partitions
-		}
 	}
 	s.pre = &Stage{Input: s.spec, Ops: []any{proj}, Sink: sink, Topic: topic, Partitions: max(parts, 1)}
 	s.spec = exec.SourceSpec{Topic: topic, Key: key, Value: value, TimestampCol: -1}

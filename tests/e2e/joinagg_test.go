@@ -2,7 +2,9 @@ package e2e
 
 import (
 	"fmt"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/sluicedb/sluice"
 )
@@ -123,5 +125,44 @@ func TestPushQueriesOverJoins(t *testing.T) {
 	got = collect(`SELECT c.tier, COUNT(*) AS n FROM tx t JOIN customers c ON t.customer_id = c.id GROUP BY c.tier EMIT CHANGES LIMIT 3;`)
 	if want := "gold 1\ngold 2\nsilver 1\n"; got != want {
 		t.Errorf("aggregation push query:\n%s\nwant:\n%s", got, want)
+	}
+}
+
+// A stream re-keyed for a join must land in the partitions of the table
+// it joins: the repartition topic's key is serialized in the table's key
+// format (KAFKA here, 4-byte integers), not in a format of its own, or
+// equal keys would hash to different partitions and most rows would miss
+// their match.
+func TestRekeyedJoinSideIsCoPartitioned(t *testing.T) {
+	eng := openEngine(t, t.TempDir(), sluice.WithManualDrive())
+	defer eng.Close()
+	mustExec(t, eng, `
+		CREATE STREAM tx (tx_id BIGINT KEY, customer_id INT, amount DOUBLE)
+		  WITH (KAFKA_TOPIC='tx', FORMAT='JSON', PARTITIONS=3);
+		CREATE TABLE customers (id INT PRIMARY KEY, name STRING)
+		  WITH (KAFKA_TOPIC='customers', VALUE_FORMAT='JSON', PARTITIONS=3);
+		SET 'auto.offset.reset'='earliest';
+		CREATE STREAM enriched AS
+		  SELECT t.customer_id, t.tx_id, c.name FROM tx t JOIN customers c ON t.customer_id = c.id;`)
+	const n = 40
+	var script strings.Builder
+	for i := 0; i < n; i++ {
+		fmt.Fprintf(&script, "INSERT INTO customers (id, name, ROWTIME) VALUES (%d, 'c%d', 1);\n", i, i)
+	}
+	for i := 0; i < n; i++ {
+		fmt.Fprintf(&script, "INSERT INTO tx (tx_id, customer_id, amount, ROWTIME) VALUES (%d, %d, 1.0, 10);\n", 1000+i, i)
+	}
+	mustExec(t, eng, script.String())
+	if err := eng.RunUntilIdle(testCtx(t)); err != nil {
+		t.Fatal(err)
+	}
+	got := values(t, readTopic(t, eng.KafkaAddrs(), "ENRICHED", n, 10*time.Second), "TX_ID")
+	if len(got) != n {
+		t.Fatalf("enriched %d of %d transactions", len(got), n)
+	}
+	for i, v := range got {
+		if v["TX_ID"] != float64(1000+i) || v["NAME"] != fmt.Sprintf("c%d", i) {
+			t.Errorf("record %d: %v, want TX_ID %d NAME c%d", i, v, 1000+i, i)
+		}
 	}
 }
