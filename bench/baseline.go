@@ -92,6 +92,8 @@ var baselines = map[string]baselineQuery{
 	"q3": {inputs: []nexmark.Kind{nexmark.KindPerson, nexmark.KindAuction}, new: newQ3},
 	"q7": {inputs: []nexmark.Kind{nexmark.KindBid}, new: newQ7},
 	"q8": {inputs: []nexmark.Kind{nexmark.KindPerson, nexmark.KindAuction}, new: newQ8},
+	// Stream-table enrichment (bench/nexmark/sql/enrich.sql).
+	"enrich": {inputs: []nexmark.Kind{nexmark.KindAuction, nexmark.KindBid}, new: newEnrich},
 }
 
 func stateless(name string) baselineQuery {

@@ -27,7 +27,7 @@ import (
 
 // Options configure a benchmark run.
 type Options struct {
-	// Queries are the Nexmark queries to run ("q0" ... "q8").
+	// Queries are the Nexmark queries to run ("q0" ... "q8", "enrich").
 	Queries []string
 	// Events is how many events to load (all kinds together).
 	Events int64

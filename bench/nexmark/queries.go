@@ -12,7 +12,7 @@ var sqlFiles embed.FS
 
 // Query is one Nexmark query in sluice's dialect.
 type Query struct {
-	// Name is "q0" ... "q8".
+	// Name is "q0" ... "q8", or "enrich".
 	Name string
 	// SQL is the query's script: possibly several statements, the last of
 	// which writes OutputTopic.
@@ -35,6 +35,9 @@ var queryInputs = map[string][]Kind{
 	"q5": {KindBid},
 	"q7": {KindBid},
 	"q8": {KindPerson, KindAuction},
+	// enrich is not a Nexmark query: the stream-table enrichment of the
+	// README (bids joined to their auctions), beside the standard ones.
+	"enrich": {KindAuction, KindBid},
 }
 
 // Sources returns the DDL that declares the person, auction and bid streams.
