@@ -17,10 +17,46 @@ import (
 // windowMillis is the 10-second tumbling window of q7 and q8.
 const windowMillis = 10_000
 
-// expireAfterMillis is how far behind the largest event time seen a
-// baseline keeps window state: the inputs' partitions are interleaved, so
-// a little disorder must still find its partner.
-const expireAfterMillis = 60_000
+// expireAfterMillis is how far behind its watermark a baseline keeps
+// window state: disorder must still find its partner. The first fetches
+// may bring one topic's partition well ahead of a partition not fetched
+// yet (which the watermark cannot know of); a minute was too little.
+const expireAfterMillis = 600_000
+
+// watermark tracks the largest event time seen per input partition; its
+// value is the smallest of them. The consumer reads the partitions of
+// several topics at different speeds (the person topic is a quarter of
+// the auction topic), so expiring by the largest time seen anywhere would
+// drop state whose partners are still to come.
+type watermark struct {
+	seen    map[[2]int32]int64 // (input, partition) -> largest time
+	expired int64              // largest time at the last expiry
+}
+
+// observe records time t of a record of input i, partition p, and reports
+// whether state older than the returned cut may now be expired.
+func (w *watermark) observe(i int, p int32, t int64) (cut int64, expire bool) {
+	if w.seen == nil {
+		w.seen = map[[2]int32]int64{}
+	}
+	k := [2]int32{int32(i), p}
+	if t <= w.seen[k] {
+		return 0, false
+	}
+	w.seen[k] = t
+	if t-w.expired <= expireAfterMillis {
+		return 0, false
+	}
+	low := t
+	for _, v := range w.seen {
+		low = min(low, v)
+	}
+	if low-w.expired <= expireAfterMillis {
+		return 0, false
+	}
+	w.expired = low
+	return low - expireAfterMillis, true
+}
 
 // personQ holds the person fields q3 and q8 read.
 type personQ struct {
@@ -112,20 +148,18 @@ type bidQ7 struct {
 // newQ7 emits every bid that reaches its window's running maximum price.
 func newQ7() baselineProc {
 	maxPrice := map[int64]int64{}
-	var maxTime, expired int64
+	var wm watermark
 	return func(_ int, r *kgo.Record, out *baselineOut) error {
 		var b bidQ7
 		if err := json.UnmarshalNoEscape(r.Value, &b); err != nil {
 			return err
 		}
-		maxTime = max(maxTime, b.DateTime)
-		if maxTime-expired > expireAfterMillis {
+		if cut, ok := wm.observe(0, r.Partition, b.DateTime); ok {
 			for w := range maxPrice {
-				if w < maxTime-expireAfterMillis {
+				if w < cut {
 					delete(maxPrice, w)
 				}
 			}
-			expired = maxTime
 		}
 		w := b.DateTime / windowMillis * windowMillis
 		if m, ok := maxPrice[w]; ok && b.Price < m {
@@ -160,7 +194,7 @@ func newQ8() baselineProc {
 	}
 	persons := map[int64]person{}
 	auctions := map[int64][]int64{} // seller -> auction times
-	var maxTime, expired int64
+	var wm watermark
 	emit := func(out *baselineOut, id int64, p person, at int64) {
 		key := out.appendKey(id)
 		slab := out.begin()
@@ -172,8 +206,7 @@ func newQ8() baselineProc {
 		slab = append(slab, '}')
 		out.emit(key, out.end(slab, off), time.UnixMilli(max(p.t, at)))
 	}
-	expire := func() {
-		cut := maxTime - expireAfterMillis
+	expire := func(cut int64) {
 		for id, p := range persons {
 			if p.t < cut {
 				delete(persons, id)
@@ -184,15 +217,15 @@ func newQ8() baselineProc {
 				delete(auctions, s)
 			}
 		}
-		expired = maxTime
 	}
 	return func(input int, r *kgo.Record, out *baselineOut) error {
+		var t int64
 		if input == 0 {
 			var p personQ
 			if err := json.UnmarshalNoEscape(r.Value, &p); err != nil {
 				return err
 			}
-			maxTime = max(maxTime, p.DateTime)
+			t = p.DateTime
 			pp := person{name: p.Name, t: p.DateTime}
 			persons[p.ID] = pp
 			for _, at := range auctions[p.ID] {
@@ -205,14 +238,14 @@ func newQ8() baselineProc {
 			if err := json.UnmarshalNoEscape(r.Value, &a); err != nil {
 				return err
 			}
-			maxTime = max(maxTime, a.DateTime)
+			t = a.DateTime
 			auctions[a.Seller] = append(auctions[a.Seller], a.DateTime)
 			if p, ok := persons[a.Seller]; ok && p.t/windowMillis == a.DateTime/windowMillis {
 				emit(out, a.Seller, p, a.DateTime)
 			}
 		}
-		if maxTime-expired > expireAfterMillis {
-			expire()
+		if cut, ok := wm.observe(input, r.Partition, t); ok {
+			expire(cut)
 		}
 		return nil
 	}
