@@ -125,6 +125,7 @@ func (ts *taskState) commitInputs(next []int64) error {
 	for _, off := range next {
 		b = binary.BigEndian.AppendUint64(b, uint64(off))
 	}
+	ts.closeIters()
 	if err := ts.batch.Set(checkpointKey(ts.stage, ts.partition), b); err != nil {
 		return err
 	}
@@ -133,12 +134,23 @@ func (ts *taskState) commitInputs(next []int64) error {
 
 // discard drops uncommitted state changes after a failed cycle.
 func (ts *taskState) discard() {
+	ts.closeIters()
 	ts.dropCaches()
 	ts.batch.Close()
 	ts.batch = ts.e.state.NewWriteBatch()
 }
 
-func (ts *taskState) close() error { return ts.batch.Close() }
+func (ts *taskState) close() error {
+	ts.closeIters()
+	return ts.batch.Close()
+}
+
+// closeIters closes the stores' reused iterators.
+func (ts *taskState) closeIters() {
+	for _, s := range ts.stores {
+		s.closeIter()
+	}
+}
 
 // changelogTopic names the compacted topic that mirrors an operator's state.
 func (e *Engine) changelogTopic(stage, op string) string {
@@ -245,6 +257,11 @@ type opStore struct {
 
 	cache map[string]*cacheEntry
 	dirty []string // keys of dirty entries, in first-change order
+
+	// it is the store's batch iterator, reused by Scan until the batch
+	// commits or is discarded; scanning is set during a Scan's callbacks.
+	it       *storage.Iter
+	scanning bool
 }
 
 // cacheEntry is a cached key's value as the task sees it.
@@ -368,17 +385,44 @@ func (s *opStore) Scan(lower, upper []byte, fn func(key, val []byte) bool) error
 	} else {
 		hi = append(append([]byte(nil), s.prefix...), upper...)
 	}
-	it, err := s.ts.batch.Scan(lo, hi)
-	if err != nil {
-		return err
+	it := s.it
+	switch {
+	case s.scanning:
+		// A Scan from a callback of a Scan: the reused iterator is busy.
+		nested, err := s.ts.batch.Scan(lo, hi)
+		if err != nil {
+			return err
+		}
+		defer nested.Close()
+		it = nested
+	case it == nil:
+		var err error
+		if it, err = s.ts.batch.Scan(lo, hi); err != nil {
+			return err
+		}
+		s.it = it
+	default:
+		it.Rescan(lo, hi)
 	}
-	defer it.Close()
+	if it == s.it {
+		s.scanning = true
+		defer func() { s.scanning = false }()
+	}
 	for ok := it.First(); ok; ok = it.Next() {
 		if !fn(it.Key()[len(s.prefix):], it.Value()) {
 			break
 		}
 	}
 	return it.Error()
+}
+
+// closeIter closes the store's reused iterator (before its batch commits
+// or closes).
+func (s *opStore) closeIter() {
+	if s.it != nil {
+		s.it.Close()
+		s.it = nil
+	}
 }
 
 // restoreFromChangelog rebuilds the store from its changelog partition: the
