@@ -33,7 +33,7 @@ func kvSource(table bool, value ...arrow.Field) exec.SourceSpec {
 	}
 }
 
-func call(t *testing.T, name string, types []arrow.DataType, consts map[int]any, cols ...int) exec.AggCall {
+func call(t testing.TB, name string, types []arrow.DataType, consts map[int]any, cols ...int) exec.AggCall {
 	t.Helper()
 	args := make([]agg.Arg, len(types))
 	for i, ty := range types {

@@ -34,7 +34,7 @@ func joinSide(topic string, table bool, value ...arrow.Field) exec.SourceSpec {
 }
 
 // sideSchema is the decoded layout of spec (see exec.SourceSpec).
-func sideSchema(t *testing.T, spec exec.SourceSpec) *arrow.Schema {
+func sideSchema(t testing.TB, spec exec.SourceSpec) *arrow.Schema {
 	t.Helper()
 	d, err := exec.NewSourceDecoder(spec, &exec.TaskContext{})
 	if err != nil {

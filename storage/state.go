@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 
 	"github.com/cockroachdb/pebble"
+	"github.com/cockroachdb/pebble/bloom"
 	"github.com/cockroachdb/pebble/vfs"
 )
 
@@ -42,6 +43,14 @@ func OpenState(dir string, inMemory bool) (*State, error) {
 		Cache:        cache,
 		MemTableSize: stateMemTableSize,
 		Logger:       quietPebbleLogger{},
+		Levels:       make([]pebble.LevelOptions, 7),
+	}
+	// Bloom filters let a point read of an absent key (a new group, a
+	// join key not seen yet) skip the sstables instead of reading their
+	// blocks.
+	for i := range opts.Levels {
+		opts.Levels[i].FilterPolicy = bloom.FilterPolicy(10)
+		opts.Levels[i].FilterType = pebble.TableFilter
 	}
 	if inMemory {
 		opts.FS = vfs.NewMem()
