@@ -76,6 +76,9 @@ type stage struct {
 	topics []string // input topics: input's, then the joins' in order
 	parts  int32
 	states map[int32]*taskState
+	// sinks recycle the memory of the records a cycle produced once the
+	// producer acknowledged them.
+	sinks map[int32]exec.RecordRecycler
 
 	consumer *kgo.Client
 	tasks    map[int32]*taskRunner
@@ -179,6 +182,7 @@ func (s *stage) open(ctx context.Context) error {
 		s.topics = append(s.topics, j.Input.Topic)
 	}
 	s.tasks, s.pos, s.states = map[int32]*taskRunner{}, map[int32][]int64{}, map[int32]*taskState{}
+	s.sinks = map[int32]exec.RecordRecycler{}
 	s.parts = -1
 	for _, topic := range s.topics {
 		info, ok, err := e.kafka.DescribeTopic(ctx, topic)
@@ -342,6 +346,9 @@ func (s *stage) newTask(p int32, restore bool) (*taskRunner, error) {
 	sink, err := exec.NewSink(s.sink, emit)
 	if err != nil {
 		return nil, fmt.Errorf("query %s: %w", q.id, err)
+	}
+	if r, ok := sink.(exec.RecordRecycler); ok {
+		s.sinks[p] = r
 	}
 	t, err := newStageTask(tc, s.input, s.ops, s.joins, sink)
 	if err != nil {
@@ -590,6 +597,14 @@ func (s *stage) cycle(pollCtx context.Context) (int, error) {
 	if len(errs) == 0 && s.q.eos {
 		if err := s.producer.EndTransaction(ctx, kgo.TryCommit); err != nil {
 			errs = append(errs, fmt.Errorf("commit transaction: %w", err))
+		}
+	}
+	// Every record of the cycle is acknowledged (or failed) once the
+	// flush returned; only then may the sinks reuse their memory.
+	flushed := len(errs) == 0
+	for _, p := range running {
+		if r := s.sinks[p]; r != nil {
+			r.RecycleRecords(flushed)
 		}
 	}
 	if len(errs) > 0 {

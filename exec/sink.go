@@ -17,10 +17,13 @@ import (
 // sink encodes each row into a Kafka record and hands it to emit.
 //
 // Allocation: records of one batch are carved from one []kgo.Record slab and
-// their key, value and header bytes from one byte arena, both allocated per
-// batch (the records are handed over, so they cannot be reused). The arena
-// is sized from the previous batch, so a steady stream costs a few
-// allocations per batch and none per row.
+// their key, value and header bytes from one byte arena. The records are
+// handed over, so a slab or arena is reused only once its owner says that
+// every record emitted so far is done with (RecordRecycler, called by the
+// processing cycle after the producer acknowledged them); until then each
+// batch takes a recycled one or allocates. The arena is sized from the
+// previous batch, so a steady stream costs a few allocations per batch and
+// none per row, and none at all once the cycle recycles.
 type sink struct {
 	spec           SinkSpec
 	keyEnc, valEnc codec.Encoder
@@ -31,9 +34,83 @@ type sink struct {
 	arena            []byte
 	arenaHint        int               // bytes the last batch used
 	headerKeys       map[string]string // interned header keys
+
+	// Slabs and arenas behind records emitted since the last
+	// RecycleRecords, and those free for reuse.
+	usedSlabs, freeSlabs   [][]kgo.Record
+	usedArenas, freeArenas [][]byte
 }
 
-var _ Operator = (*sink)(nil)
+var (
+	_ Operator       = (*sink)(nil)
+	_ RecordRecycler = (*sink)(nil)
+)
+
+// RecordRecycler is implemented by the operator of NewSink.
+type RecordRecycler interface {
+	// RecycleRecords tells the sink whether the records it emitted since
+	// the last call are done with (reuse: nobody holds them or their byte
+	// slices any more, e.g. the producer acknowledged them), so that their
+	// memory backs later records, or may still be held (the sink forgets
+	// them). Call it from the task's goroutine or while the task is idle.
+	RecycleRecords(reuse bool)
+}
+
+// maxFreeBuffers bounds the slabs and the arenas a sink keeps for reuse:
+// a processing cycle of 16384 records in batches of 1024 uses 16 of each.
+const maxFreeBuffers = 32
+
+func (s *sink) RecycleRecords(reuse bool) {
+	if reuse {
+		for _, b := range s.usedSlabs {
+			if len(s.freeSlabs) < maxFreeBuffers {
+				clear(b) // drop references to keys, values and headers
+				s.freeSlabs = append(s.freeSlabs, b)
+			}
+		}
+		for _, a := range s.usedArenas {
+			if len(s.freeArenas) < maxFreeBuffers {
+				s.freeArenas = append(s.freeArenas, a[:0])
+			}
+		}
+	}
+	clear(s.usedSlabs)
+	clear(s.usedArenas)
+	s.usedSlabs, s.usedArenas = s.usedSlabs[:0], s.usedArenas[:0]
+}
+
+// takeSlab returns a record slab of length n.
+func (s *sink) takeSlab(n int) []kgo.Record {
+	var slab []kgo.Record
+	for i := len(s.freeSlabs) - 1; i >= 0; i-- {
+		if cap(s.freeSlabs[i]) >= n {
+			slab = s.freeSlabs[i][:n]
+			s.freeSlabs = append(s.freeSlabs[:i], s.freeSlabs[i+1:]...)
+			break
+		}
+	}
+	if slab == nil {
+		slab = make([]kgo.Record, n, max(n, 1024))
+	}
+	s.usedSlabs = append(s.usedSlabs, slab)
+	return slab
+}
+
+// newArena makes s.arena an empty arena of at least size bytes.
+func (s *sink) newArena(size int) {
+	s.arena = nil
+	for i := len(s.freeArenas) - 1; i >= 0; i-- {
+		if cap(s.freeArenas[i]) >= size {
+			s.arena = s.freeArenas[i]
+			s.freeArenas = append(s.freeArenas[:i], s.freeArenas[i+1:]...)
+			break
+		}
+	}
+	if s.arena == nil {
+		s.arena = make([]byte, 0, size)
+	}
+	s.usedArenas = append(s.usedArenas, s.arena)
+}
 
 // maxInternedKeys bounds the header-key intern table, so that a topic with
 // unbounded distinct header keys cannot grow it without limit.
@@ -121,12 +198,12 @@ func (s *sink) Push(_ context.Context, b Batch) error {
 			}
 		}
 	}
-	slab := make([]kgo.Record, out)
+	slab := s.takeSlab(out)
 	var headers []kgo.RecordHeader
 	if len(s.spec.HeaderCols) > 0 {
 		headers = make([]kgo.RecordHeader, 0, s.countHeaders(rec))
 	}
-	s.arena = make([]byte, 0, s.arenaHint)
+	s.newArena(s.arenaHint)
 	m := s.tc.metrics()
 	written := 0
 	for row := 0; row < n; row++ {
@@ -220,7 +297,7 @@ func (s *sink) encode(enc codec.Encoder, cols []arrow.Array, row int) ([]byte, e
 	// The encoder outgrew the arena and allocated: keep its slice and
 	// continue in a bigger arena.
 	s.arenaHint = max(2*s.arenaHint, 4*len(b))
-	s.arena = make([]byte, 0, s.arenaHint)
+	s.newArena(s.arenaHint)
 	return b[:len(b):len(b)], nil
 }
 
@@ -310,6 +387,10 @@ func (s *sink) intern(k string) string {
 }
 
 func (s *sink) copyBytes(b []byte) []byte {
+	if cap(s.arena)-len(s.arena) < len(b) {
+		s.arenaHint = max(2*s.arenaHint, 4*len(b))
+		s.newArena(s.arenaHint)
+	}
 	start := len(s.arena)
 	s.arena = append(s.arena, b...)
 	return s.arena[start:len(s.arena):len(s.arena)]
