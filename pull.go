@@ -7,9 +7,13 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/apache/arrow/go/v17/arrow"
+	"github.com/apache/arrow/go/v17/arrow/array"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/sluicedb/sluice/exec"
+	"github.com/sluicedb/sluice/exec/codec"
+	"github.com/sluicedb/sluice/exec/expr"
 	"github.com/sluicedb/sluice/planner"
 	"github.com/sluicedb/sluice/sql"
 	"github.com/sluicedb/sluice/storage"
@@ -90,22 +94,52 @@ func (e *Engine) pullTable(ctx context.Context, st *sql.Query, plan *planner.Pla
 		}
 		return nil
 	}
-	for p := int32(0); p < final.parts; p++ {
-		recs, err := e.scanMaterialized(final.name, p, src.Topic)
-		if err != nil {
-			return nil, err
+	keys, lookup, err := pullKeys(plan)
+	if err != nil {
+		return nil, err
+	}
+	// A lookup reads the named keys in the order the WHERE clause lists
+	// them (as ksqlDB does), each from every partition's store; a scan
+	// reads every partition's store in key order. Either way the query's
+	// filter then runs over the rows read.
+	type read struct {
+		p    int32
+		recs []*kgo.Record
+	}
+	var reads []read
+	if lookup {
+		for _, k := range keys {
+			for p := int32(0); p < final.parts; p++ {
+				recs, err := e.readMaterialized(final.name, p, src.Topic, k, plan.Input.Key.Window)
+				if err != nil {
+					return nil, err
+				}
+				reads = append(reads, read{p, recs})
+			}
 		}
-		if len(recs) == 0 {
+	} else {
+		for p := int32(0); p < final.parts; p++ {
+			recs, err := e.readMaterialized(final.name, p, src.Topic, nil, plan.Input.Key.Window)
+			if err != nil {
+				return nil, err
+			}
+			reads = append(reads, read{p, recs})
+		}
+	}
+	offsets := map[int32]int64{}
+	for _, r := range reads {
+		if len(r.recs) == 0 {
 			continue
 		}
-		t, err := tq.task(p, collect)
+		for _, rec := range r.recs {
+			rec.Offset = offsets[r.p]
+			offsets[r.p]++
+		}
+		t, err := tq.task(r.p, collect)
 		if err != nil {
 			return nil, err
 		}
-		err = t.Process(ctx, recs)
-		if err == nil {
-			err = t.Flush(ctx)
-		}
+		err = t.Process(ctx, r.recs)
 		if errors.Is(err, done) {
 			break
 		}
@@ -113,20 +147,189 @@ func (e *Engine) pullTable(ctx context.Context, st *sql.Query, plan *planner.Pla
 			return nil, err
 		}
 	}
+	for _, t := range tq.tasks {
+		if err := t.Flush(ctx); err != nil && !errors.Is(err, done) {
+			return nil, err
+		}
+	}
 	return newStaticRows(columnsOf(plan.Output, true), rows), nil
 }
 
-// scanMaterialized reads one task's materialized table as records of topic.
-func (e *Engine) scanMaterialized(stage string, p int32, topic string) ([]*kgo.Record, error) {
+// pullKeys returns the Kafka key bytes (without a window) that a pull
+// query over a table with one key column is limited to, in the order its
+// WHERE clause names them: a top-level conjunct KEY = constant or KEY IN
+// (constants). lookup is false when no conjunct pins the key: the query
+// scans. The keys only narrow what is read; the query's filter still runs.
+func pullKeys(plan *planner.Plan) (keys [][]byte, lookup bool, err error) {
+	spec := plan.Input.Key
+	if len(spec.Fields) != 1 {
+		return nil, false, nil
+	}
+	spec.Window, spec.WindowSize = codec.NotWindowed, 0
+	var pred expr.Node
+	for _, op := range plan.Ops {
+		if f, ok := op.(exec.FilterSpec); ok {
+			pred = f.Pred
+			break
+		}
+		if _, ok := op.(exec.ProjectSpec); ok {
+			break // columns after a projection are not the source's
+		}
+	}
+	vals, ok := pinnedKey(pred, spec.Fields[0].Type)
+	if !ok {
+		return nil, false, nil
+	}
+	seen := map[string]bool{}
+	for _, v := range vals {
+		if v == nil {
+			continue // KEY = NULL matches nothing
+		}
+		k, err := codec.EncodeValue(nil, spec, []any{v})
+		if err != nil {
+			return nil, false, nil // not encodable as a key: scan instead
+		}
+		if !seen[string(k)] {
+			seen[string(k)] = true
+			keys = append(keys, k)
+		}
+	}
+	return keys, true, nil
+}
+
+// pinnedKey evaluates, as values of type t, the constants that pred pins
+// column 0 (the key) to: KEY = c or KEY IN (c, ...), alone or AND-ed with
+// conditions that do not read the key. Anything else that reads the key
+// (an OR, a range, a second condition on it) is answered by a scan, as
+// ksqlDB's order of rows then is the scan's.
+func pinnedKey(pred expr.Node, t arrow.DataType) ([]any, bool) {
+	c, ok := pred.(*expr.Call)
+	if !ok {
+		return nil, false
+	}
+	if c.Name == "AND" {
+		var pin expr.Node
+		for _, a := range c.Args {
+			if !readsKey(a) {
+				continue
+			}
+			if pin != nil {
+				return nil, false
+			}
+			pin = a
+		}
+		if pin == nil {
+			return nil, false
+		}
+		return pinnedKey(pin, t)
+	}
+	if c.Name != "=" && c.Name != "IN" {
+		return nil, false
+	}
+	args := c.Args
+	if c.Name == "=" && isKeyCol(args[1]) {
+		args = []expr.Node{args[1], args[0]}
+	}
+	if !isKeyCol(args[0]) {
+		return nil, false
+	}
+	var vals []any
+	for _, a := range args[1:] {
+		v, ok := constValue(a, t)
+		if !ok {
+			return nil, false
+		}
+		vals = append(vals, v)
+	}
+	return vals, true
+}
+
+// readsKey reports whether n reads column 0.
+func readsKey(n expr.Node) bool { return reads(n, func(c *expr.Col) bool { return c.Index == 0 }) }
+
+// usesColumns reports whether n reads any column.
+func usesColumns(n expr.Node) bool { return reads(n, func(*expr.Col) bool { return true }) }
+
+// reads reports whether n reads a column that col accepts; CASE and
+// lambdas are assumed to.
+func reads(n expr.Node, col func(*expr.Col) bool) bool {
+	switch n := n.(type) {
+	case *expr.Col:
+		return col(n)
+	case *expr.Cast:
+		return reads(n.X, col)
+	case *expr.Call:
+		for _, a := range n.Args {
+			if reads(a, col) {
+				return true
+			}
+		}
+		return false
+	case *expr.Lit:
+		return false
+	}
+	return true
+}
+
+func isKeyCol(n expr.Node) bool {
+	c, ok := n.(*expr.Col)
+	return ok && c.Index == 0
+}
+
+// constValue evaluates a column-free expression as a value of type t.
+func constValue(n expr.Node, t arrow.DataType) (any, bool) {
+	if usesColumns(n) || !planner.IsDeterministic(n) {
+		return nil, false
+	}
+	if !arrow.TypeEqual(n.DataType(), t) {
+		if expr.CastError(n.DataType(), t) != nil {
+			return nil, false
+		}
+		n = &expr.Cast{X: n, Type: t}
+	}
+	ev, err := expr.Compile(n)
+	if err != nil {
+		return nil, false
+	}
+	rec := array.NewRecord(arrow.NewSchema(nil, nil), nil, 1)
+	defer rec.Release()
+	failed := false
+	out, err := ev.Eval(&expr.Ctx{OnRowError: func(int, error) { failed = true }}, rec)
+	if err != nil || failed {
+		return nil, false
+	}
+	defer out.Release()
+	return expr.ValueAt(out, 0), true
+}
+
+// readMaterialized reads one task's materialized table as records of
+// topic: every row, or with key set the rows of that key (for a windowed
+// table, of every window of that key; the stored key is the key bytes and
+// the window).
+func (e *Engine) readMaterialized(stage string, p int32, topic string, key []byte, window codec.WindowType) ([]*kgo.Record, error) {
 	prefix := storage.Prefix{Namespace: storage.NamespaceOperator, Query: stage,
 		Operator: storeID(materializedStore), Partition: p}.Bytes()
-	it, err := e.state.Iter(prefix)
+	want := -1 // the stored key's length for a lookup
+	if key != nil {
+		want = len(key)
+		switch window {
+		case codec.TimeWindow:
+			want += 8
+		case codec.SessionWindow:
+			want += 16
+		}
+	}
+	it, err := e.state.Iter(append(prefix, key...))
 	if err != nil {
 		return nil, err
 	}
 	defer it.Close()
 	var recs []*kgo.Record
 	for ok := it.First(); ok; ok = it.Next() {
+		k := it.Key()[len(prefix):]
+		if want >= 0 && len(k) != want {
+			continue // a longer key that starts with the same bytes
+		}
 		v := it.Value()
 		if len(v) < 8 {
 			return nil, fmt.Errorf("materialized row of %s is corrupt (%d bytes)", stage, len(v))
@@ -134,8 +337,7 @@ func (e *Engine) scanMaterialized(stage string, p int32, topic string) ([]*kgo.R
 		recs = append(recs, &kgo.Record{
 			Topic:     topic,
 			Partition: p,
-			Offset:    int64(len(recs)),
-			Key:       append([]byte(nil), it.Key()[len(prefix):]...),
+			Key:       append([]byte(nil), k...),
 			Value:     append([]byte(nil), v[8:]...),
 			Timestamp: time.UnixMilli(int64(binary.BigEndian.Uint64(v[:8]))),
 		})

@@ -102,6 +102,10 @@ var nondeterministic = map[string]bool{
 	"NOW": true, "CURRENT_TIMESTAMP": true,
 }
 
+// IsDeterministic reports whether n gives the same result for the same
+// input row every time (no RANDOM, UUID, clock reads).
+func IsDeterministic(n expr.Node) bool { return isDeterministic(n) }
+
 // isDeterministic reports whether n gives the same result for the same
 // input row every time.
 func isDeterministic(n expr.Node) bool {

@@ -153,19 +153,7 @@ func TestAggregateBadInputIsCounted(t *testing.T) {
 // describe returns DESCRIBE <source> EXTENDED as text, a row per line.
 func describe(t *testing.T, eng *sluice.Engine, source string) string {
 	t.Helper()
-	rows, err := eng.Query(testCtx(t), "DESCRIBE "+source+" EXTENDED;")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	var text strings.Builder
-	for rows.Next() {
-		fmt.Fprintln(&text, rows.Row().Values...)
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return text.String()
+	return rowsText(t, eng.NewSession(), "DESCRIBE "+source+" EXTENDED;")
 }
 
 // A persistent query over a windowed stream writes each record with its
@@ -200,5 +188,41 @@ func TestWindowedStreamCopyCountsMalformedKeys(t *testing.T) {
 	if !strings.Contains(text, "records-in: 3, records-out: 2, decode-errors: 1") ||
 		!strings.Contains(text, "fewer than its 8-byte window") {
 		t.Errorf("DESCRIBE ws EXTENDED does not count the malformed key:\n%s", text)
+	}
+}
+
+// A pull query that pins the key (KEY = c, KEY IN (...)) reads those keys
+// from the materialized stores, in the order the IN list names them, and
+// never a key that merely starts with the same bytes; windowed tables
+// return every window of the key.
+func TestPullKeyLookups(t *testing.T) {
+	eng := openEngine(t, t.TempDir())
+	defer eng.Close()
+	mustExec(t, eng, `
+		CREATE STREAM clicks (user STRING KEY, page STRING)
+		  WITH (KAFKA_TOPIC='clicks', KEY_FORMAT='KAFKA', VALUE_FORMAT='JSON', PARTITIONS=3);
+		SET 'auto.offset.reset'='earliest';
+		CREATE TABLE per_user AS SELECT user, COUNT(*) AS n FROM clicks GROUP BY user;
+		CREATE TABLE per_user_second AS SELECT user, COUNT(*) AS n FROM clicks
+		  WINDOW TUMBLING (SIZE 1 SECOND) GROUP BY user;`)
+	cl := client(t, eng.KafkaAddrs())
+	for i, u := range []string{"1", "10", "2", "1", "10", "1"} {
+		produceAt(t, cl, "clicks", u, `{"page": "p"}`, int64(i)*400)
+	}
+	if err := eng.RunUntilIdle(testCtx(t)); err != nil {
+		t.Fatal(err)
+	}
+	sess := eng.NewSession()
+	for _, c := range []struct{ q, want string }{
+		{"SELECT user, n FROM per_user WHERE user = '1';", "1 3\n"},
+		{"SELECT user, n FROM per_user WHERE user IN ('2', '10', '1', '10');", "2 1\n10 2\n1 3\n"},
+		{"SELECT user, n FROM per_user WHERE user IN ('10', '3') AND n > 1;", "10 2\n"},
+		{"SELECT user, n FROM per_user WHERE user = '3';", ""},
+		{"SELECT user, WINDOWSTART, n FROM per_user_second WHERE user = '1';", "1 0 1\n1 1000 1\n1 2000 1\n"},
+		{"SELECT user, WINDOWSTART, n FROM per_user_second WHERE user IN ('10', '2');", "10 0 1\n10 1000 1\n2 0 1\n"},
+	} {
+		if got := rowsText(t, sess, c.q); got != c.want {
+			t.Errorf("%s\ngot:\n%swant:\n%s", c.q, got, c.want)
+		}
 	}
 }
