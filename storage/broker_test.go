@@ -3,6 +3,7 @@ package storage
 import (
 	"errors"
 	"fmt"
+	"os"
 	"slices"
 	"testing"
 
@@ -325,4 +326,63 @@ func TestBrokerSyncWrites(t *testing.T) {
 	if got := consumeAll(t, b2.Addrs(), "synced", 2); !slices.Equal(got, []string{"s1", "s2"}) {
 		t.Fatalf("after restart read %v", got)
 	}
+}
+
+// TestBrokerCrashAbortedTransactionStaysAborted checks the embedded
+// broker's recovery after a crash (a SIGKILLed `sluice serve`): a
+// transaction left open by the crash is aborted, and stays aborted through
+// later crashes, after the same transactional id has committed newer
+// transactions in the same partition. A copy of a running broker's data
+// directory is the image a crash leaves.
+func TestBrokerCrashAbortedTransactionStaysAborted(t *testing.T) {
+	const topic, txid = "eos-out", "stage-0"
+	crashImage := func(b *Broker, from string) string {
+		t.Helper()
+		to := t.TempDir()
+		if err := os.CopyFS(to, os.DirFS(from)); err != nil {
+			t.Fatal(err)
+		}
+		b.Close()
+		return to
+	}
+	ctx := testCtx(t)
+	dir1 := t.TempDir()
+	b1 := startBroker(t, dir1)
+	if err := dialKafka(t, b1).CreateTopic(ctx, topic, 1, 0, nil); err != nil {
+		t.Fatal(err)
+	}
+	txp := newTxnProducer(t, b1, txid)
+	if err := txp.BeginTransaction(); err != nil {
+		t.Fatal(err)
+	}
+	produce(t, txp, topic, "open at the crash")
+	dir2 := crashImage(b1, dir1)
+
+	b2 := startBroker(t, dir2)
+	txp = newTxnProducer(t, b2, txid)
+	if err := txp.BeginTransaction(); err != nil {
+		t.Fatal(err)
+	}
+	produce(t, txp, topic, "committed")
+	if err := txp.EndTransaction(ctx, kgo.TryCommit); err != nil {
+		t.Fatal(err)
+	}
+	dir3 := crashImage(b2, dir2)
+
+	b3 := startBroker(t, dir3)
+	produce(t, newClient(t, b3.Addrs()), topic, "plain")
+	got := consumeAll(t, b3.Addrs(), topic, 2, kgo.FetchIsolationLevel(kgo.ReadCommitted()))
+	if want := []string{"committed", "plain"}; !slices.Equal(got, want) {
+		t.Fatalf("read_committed after two crashes read %v, want %v", got, want)
+	}
+}
+
+func newTxnProducer(t *testing.T, b *Broker, txid string) *kgo.Client {
+	t.Helper()
+	txp, err := NewProducer(b.Addrs(), ProducerOptions{TransactionalID: txid})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(txp.Close)
+	return txp
 }

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
-	"net"
 	"sort"
 	"testing"
 	"time"
@@ -13,6 +12,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/sluicedb/sluice"
+	"github.com/sluicedb/sluice/tests/internal/sluicebin"
 )
 
 func quietLogger() *slog.Logger {
@@ -103,17 +103,6 @@ func values(t *testing.T, recs []*kgo.Record, sortBy string) []map[string]any {
 	return out
 }
 
-// freeAddr returns a loopback address with a port that was free a moment ago.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
-
 // produceAt produces one record with the given timestamp (ms).
 func produceAt(t *testing.T, cl *kgo.Client, topic, key, value string, ts int64) {
 	t.Helper()
@@ -122,3 +111,6 @@ func produceAt(t *testing.T, cl *kgo.Client, topic, key, value string, ts int64)
 		t.Fatal(err)
 	}
 }
+
+// freeAddr returns a loopback address with a port that was free a moment ago.
+func freeAddr(t *testing.T) string { return sluicebin.FreeAddr(t) }

@@ -6,8 +6,6 @@ package migrate
 import (
 	"bytes"
 	"context"
-	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,27 +16,12 @@ import (
 	"time"
 
 	"github.com/sluicedb/sluice/migrate"
+	"github.com/sluicedb/sluice/tests/internal/sluicebin"
 )
 
 var binary string
 
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "sluice-migrate-cli")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	binary = filepath.Join(dir, "sluice")
-	build := exec.Command("go", "build", "-o", binary, "./cmd/sluice")
-	build.Dir = filepath.Join("..", "..")
-	if out, err := build.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "go build ./cmd/sluice: %v\n%s", err, out)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { sluicebin.Main(m, &binary) }
 
 // run runs the binary and returns its combined output and exit code.
 func run(t *testing.T, args ...string) (string, int) {
@@ -181,22 +164,12 @@ func TestEmbedded(t *testing.T) {
 	}
 }
 
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
-
 // TestServerConcurrentAppliers runs 'sluice serve' and two 'sluice migrate
 // apply' processes against it at once: one applies, the other waits for it
 // and finds nothing to do; every version is applied exactly once.
 func TestServerConcurrentAppliers(t *testing.T) {
 	dir := project(t)
-	pg, kafka := freeAddr(t), freeAddr(t)
+	pg, kafka := sluicebin.FreeAddr(t), sluicebin.FreeAddr(t)
 	srv := exec.Command(binary, "serve", "--data-dir", filepath.Join(t.TempDir(), "data"),
 		"--pg-addr", pg, "--kafka-addr", kafka, "--log-level", "warn")
 	var srvOut bytes.Buffer
