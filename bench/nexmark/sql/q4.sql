@@ -14,7 +14,9 @@
 --     or more (lifetimes are up to 2 x 100 auctions' worth of events); the
 --     exact lifetime is the BETWEEN filter, as in the standard text.
 --   * "final" is a keyword in ksqlDB (EMIT FINAL): the column is final_price.
-CREATE TABLE nexmark_q4_max WITH (KAFKA_TOPIC='nexmark-q4-max', VALUE_FORMAT='JSON') AS
+--   * The inner table has two key columns, which the KAFKA key format cannot
+--     hold: FORMAT='JSON' makes its key JSON too.
+CREATE TABLE nexmark_q4_max WITH (KAFKA_TOPIC='nexmark-q4-max', FORMAT='JSON') AS
   SELECT A.id AS id, A.category AS category, MAX(B.price) AS final_price
   FROM auction A
   JOIN bid B WITHIN (0 SECONDS, 10 SECONDS) ON A.id = B.auction
