@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kgo"
+
 	"github.com/sluicedb/sluice"
 )
 
@@ -163,6 +165,73 @@ func TestRekeyedJoinSideIsCoPartitioned(t *testing.T) {
 	for i, v := range got {
 		if v["TX_ID"] != float64(1000+i) || v["NAME"] != fmt.Sprintf("c%d", i) {
 			t.Errorf("record %d: %v, want TX_ID %d NAME c%d", i, v, 1000+i, i)
+		}
+	}
+}
+
+// Bad input to joins has defined, counted behaviour (issue 5): a stream
+// row with a NULL join key is dropped (null-key-drops), a table tombstone
+// for a key the table never had changes nothing and is counted with them,
+// and a stream-stream row older than the window's retention is dropped
+// (late-records); none stops the query, and DESCRIBE EXTENDED shows the
+// counts.
+func TestJoinBadInputIsCounted(t *testing.T) {
+	eng := openEngine(t, t.TempDir(), sluice.WithManualDrive())
+	defer eng.Close()
+	mustExec(t, eng, `
+		CREATE STREAM tx (tx_id BIGINT KEY, customer_id INT, amount DOUBLE)
+		  WITH (KAFKA_TOPIC='tx', FORMAT='JSON', PARTITIONS=1);
+		CREATE TABLE customers (id INT PRIMARY KEY, name STRING)
+		  WITH (KAFKA_TOPIC='customers', FORMAT='JSON', PARTITIONS=1);
+		CREATE STREAM clicks (user_id INT KEY, page STRING)
+		  WITH (KAFKA_TOPIC='clicks', FORMAT='JSON', PARTITIONS=1);
+		CREATE STREAM views (user_id INT KEY, ad STRING)
+		  WITH (KAFKA_TOPIC='views', FORMAT='JSON', PARTITIONS=1);
+		SET 'auto.offset.reset'='earliest';
+		CREATE STREAM enriched AS
+		  SELECT t.customer_id, t.tx_id, c.name FROM tx t LEFT JOIN customers c ON t.customer_id = c.id;
+		CREATE STREAM clicked_ads AS
+		  SELECT c.user_id, c.page, v.ad FROM clicks c
+		  JOIN views v WITHIN 1 SECOND GRACE PERIOD 0 SECONDS ON c.user_id = v.user_id;`)
+	cl := client(t, eng.KafkaAddrs())
+	produceAt(t, cl, "customers", "1", `{"name": "Ada"}`, 1)
+	// A tombstone for a key the table never had.
+	if err := cl.ProduceSync(testCtx(t), &kgo.Record{Topic: "customers", Key: []byte("9")}).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	if err := eng.RunUntilIdle(testCtx(t)); err != nil {
+		t.Fatal(err)
+	}
+	produceAt(t, cl, "tx", "100", `{"customer_id": 1, "amount": 5}`, 10)
+	produceAt(t, cl, "tx", "101", `{"customer_id": null, "amount": 6}`, 11) // NULL join key
+	produceAt(t, cl, "views", "7", `{"ad": "shoes"}`, 10_000)
+	produceAt(t, cl, "clicks", "7", `{"page": "home"}`, 10_500)
+	produceAt(t, cl, "clicks", "7", `{"page": "cart"}`, 12_500) // no view within 1s
+	if err := eng.RunUntilIdle(testCtx(t)); err != nil {
+		t.Fatal(err)
+	}
+	// Older than the clicks' window retention (1s + 1s + grace 0) behind
+	// their latest time, 12.5s: dropped.
+	produceAt(t, cl, "clicks", "7", `{"page": "old"}`, 1_000)
+	if err := eng.RunUntilIdle(testCtx(t)); err != nil {
+		t.Fatal(err)
+	}
+	if got := values(t, readTopic(t, eng.KafkaAddrs(), "ENRICHED", 1, 5*time.Second), "TX_ID"); len(got) != 1 || got[0]["NAME"] != "Ada" {
+		t.Errorf("enriched: %v, want only transaction 100 joined to Ada", got)
+	}
+	var clicked []string
+	for _, r := range readTopic(t, eng.KafkaAddrs(), "CLICKED_ADS", 2, 2*time.Second) {
+		clicked = append(clicked, string(r.Value))
+	}
+	if want := `{"PAGE":"home","AD":"shoes"}`; len(clicked) != 1 || clicked[0] != want {
+		t.Errorf("clicked_ads: %q, want only %s", clicked, want)
+	}
+	for source, want := range map[string]string{
+		"tx":     "CSAS_ENRICHED_0 metrics records-in: 4, records-out: 1, decode-errors: 0, eval-errors: 0, late-records: 0, null-key-drops: 2",
+		"clicks": "CSAS_CLICKED_ADS_1 metrics records-in: 4, records-out: 1, decode-errors: 0, eval-errors: 0, late-records: 1, null-key-drops: 0",
+	} {
+		if text := describe(t, eng, source); !strings.Contains(text, want) {
+			t.Errorf("DESCRIBE %s EXTENDED lacks %q:\n%s", source, want, text)
 		}
 	}
 }
