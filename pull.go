@@ -61,7 +61,7 @@ func (e *Engine) pullTable(ctx context.Context, st *sql.Query, plan *planner.Pla
 	}
 	if src.Query == "" {
 		return nil, sql.Errorf(sql.CodeFeatureNotSupported, ref.At,
-			"The `%s` table isn't queryable. To derive a queryable table, you can do 'CREATE TABLE QUERYABLE_%s AS SELECT * FROM %s'.",
+			"The `%s` table isn't queryable. To derive a queryable table, you can do 'CREATE TABLE QUERYABLE_%s AS SELECT * FROM %s'. See https://cnfl.io/queries for more info.",
 			src.Name, src.Name, src.Name).
 			WithHint("pull queries read tables that a query materializes")
 	}

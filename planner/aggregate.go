@@ -1187,9 +1187,10 @@ func planCreateAggregate(cat Catalog, st *sql.CreateSource, w withProps, queryID
 // planQueryAggregate plans a push query with an aggregation.
 func planQueryAggregate(cat Catalog, q *sql.Select, props Props) (*Plan, error) {
 	if q.Emit == sql.EmitNone {
-		return nil, sql.Errorf(sql.CodeFeatureNotSupported, q.At,
-			"Pull queries don't support GROUP BY clauses. See https://cnfl.io/queries for more info.").
-			WithHint("Add EMIT CHANGES if you intended to issue a push query.")
+		if len(q.GroupBy) == 0 && q.Window != nil {
+			return nil, errPullUnsupported(q.Window.At, "WINDOW")
+		}
+		return nil, errPullUnsupported(q.At, "GROUP BY")
 	}
 	a, err := bindAggregate(cat, q, modeTransient, "", props)
 	if err != nil {

@@ -1435,9 +1435,7 @@ func planCreateJoin(cat Catalog, st *sql.CreateSource, w withProps, queryID stri
 // planQueryJoin plans a push query over a join.
 func planQueryJoin(cat Catalog, q *sql.Select) (*Plan, error) {
 	if q.Emit == sql.EmitNone {
-		return nil, sql.Errorf(sql.CodeFeatureNotSupported, q.At,
-			"Pull queries don't support JOIN clauses. See https://cnfl.io/queries for more info.").
-			WithHint("Add EMIT CHANGES if you intended to issue a push query.")
+		return nil, errPullUnsupported(q.At, "JOIN")
 	}
 	jq, err := bindJoin(cat, q, modeTransient, "")
 	if err != nil {

@@ -43,6 +43,11 @@ type selectPlan struct {
 // Input.Table is set; the engine feeds the pipeline from the table's
 // materialized state instead of its topic).
 func PlanQuery(cat Catalog, q *sql.Select, props Props) (*Plan, error) {
+	if q.Emit == sql.EmitNone {
+		if err := checkPullColumns(q); err != nil {
+			return nil, err
+		}
+	}
 	if isJoinQuery(q) && !isAggregation(q) {
 		return planQueryJoin(cat, q)
 	}
@@ -56,6 +61,11 @@ func PlanQuery(cat Catalog, q *sql.Select, props Props) (*Plan, error) {
 	sp, err := bindSelect(cat, q, modeTransient, "")
 	if err != nil {
 		return nil, err
+	}
+	if q.Emit == sql.EmitNone && sp.source.Kind == sql.KindTable {
+		if err := checkPullWhere(sp.source, q.Where, props); err != nil {
+			return nil, err
+		}
 	}
 	if q.Limit != nil && *q.Limit < 0 {
 		return nil, sql.Errorf(sql.CodeSyntax, q.At, "LIMIT must not be negative, got %d", *q.Limit)
