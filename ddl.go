@@ -180,6 +180,9 @@ func (e *Engine) createAsSelect(ctx context.Context, st *sql.CreateSource, props
 			return nil, err
 		}
 	}
+	if err := e.commitStartOffsets(ctx, qi, plan); err != nil {
+		return nil, err
+	}
 	if err := e.commit(ctx, &command{SQL: st.Text(), Props: props, PutSource: sink, Query: qi, NextQueryID: next}); err != nil {
 		return nil, err
 	}
@@ -215,6 +218,9 @@ func (e *Engine) insertSelect(ctx context.Context, st *sql.InsertInto, props map
 	}
 	qi := &queryInfo{ID: id, SQL: st.Text(), Props: props, Sink: st.Target,
 		Sources: sourceNames(st.Query), Kind: "INSERT"}
+	if err := e.commitStartOffsets(ctx, qi, plan); err != nil {
+		return nil, err
+	}
 	if err := e.commit(ctx, &command{SQL: st.Text(), Props: props, Query: qi, NextQueryID: n + 1}); err != nil {
 		return nil, err
 	}

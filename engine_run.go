@@ -23,6 +23,9 @@ type engineState struct {
 	cmdlog   *storage.CommandLog
 	producer *kgo.Client // shared by INSERT VALUES and at-least-once sinks
 	cat      *catalog
+	// instance identifies this engine among the instances of its service
+	// (group.go); it lives in the data directory.
+	instance string
 
 	// ddlMu serializes statements that change the catalog, so that each is
 	// validated against the catalog it will be applied to.
@@ -76,6 +79,9 @@ func open(ctx context.Context, cfg config) (e *Engine, err error) {
 		return nil, err
 	}
 	if st.state, err = storage.OpenState(filepath.Join(cfg.dataDir, "state"), cfg.inMemory); err != nil {
+		return nil, err
+	}
+	if st.instance, err = e.loadInstanceID(); err != nil {
 		return nil, err
 	}
 	if st.producer, err = storage.NewProducer(st.seeds, storage.ProducerOptions{

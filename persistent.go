@@ -4,13 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/sluicedb/sluice/exec"
 	"github.com/sluicedb/sluice/planner"
@@ -47,18 +49,25 @@ type persistentQuery struct {
 // stage runs one sub-topology of a query. Its processing cycle, run by the
 // stage's goroutine (or by RunUntilIdle in manual drive), is:
 //
-//  1. poll a set of fetches;
-//  2. hand each partition's records to its task's goroutine and wait for all
+//  1. poll a set of fetches (which blocks rebalances until the cycle ends);
+//  2. create the tasks of partitions assigned since the last cycle;
+//  3. hand each partition's records to its task's goroutine and wait for all
 //     tasks to finish them (tasks run in parallel, one goroutine each);
-//  3. spill each task's state cache into its batch, producing the changelog
+//  4. spill each task's state cache into its batch, producing the changelog
 //     records, and flush the producer: every output and changelog record of
 //     the cycle is acknowledged;
-//  4. commit each task's state batch with its checkpoint (next offset);
-//  5. commit the next offsets to the stage's consumer group.
+//  5. commit the next offsets to the stage's consumer group and each task's
+//     state batch with its checkpoint: under exactly-once the offsets
+//     commit in the cycle's transaction, then the local state; under
+//     at-least-once the local state first, then the offsets.
 //
-// Offsets are committed only after 3 and 4, so a crash can repeat output
-// (at-least-once) but never lose it; a clean stop finishes the cycle, so it
+// So a crash can repeat output under at-least-once but never lose it, and
+// neither under exactly-once; a clean stop finishes the cycle, so it
 // neither loses nor repeats.
+//
+// The stage's partitions are shared by the instances of the service
+// through the stage's consumer group (group.go): this instance runs tasks
+// for the partitions the group assigned it.
 //
 // A join stage reads several topics (its input and planner.Plan.Joins):
 // they are co-partitioned, so partition p of every topic goes to task p,
@@ -66,34 +75,68 @@ type persistentQuery struct {
 // consumer reads all the topics; a cycle hands each task what the poll
 // fetched for its partition across the topics.
 type stage struct {
+	stageSpec
 	q      *persistentQuery
-	name   string // state and group name: query id, or query id#n
 	group  string
-	input  exec.SourceSpec
-	ops    []any
-	sink   exec.SinkSpec
-	joins  []planner.JoinInput
 	topics []string // input topics: input's, then the joins' in order
 	parts  int32
-	states map[int32]*taskState
-	// sinks recycle the memory of the records a cycle produced once the
-	// producer acknowledged them.
-	sinks map[int32]exec.RecordRecycler
 
+	// consumer is the stage's group member; under exactly-once it is the
+	// client of sess and also the producer.
 	consumer *kgo.Client
-	tasks    map[int32]*taskRunner
-	pos      map[int32][]int64 // next offset to consume, per partition and input
-
-	// producer is the stage's transactional producer under exactly-once,
-	// else the query's shared one.
+	sess     *kgo.GroupTransactSession
+	// producer writes the stage's records: the session's client under
+	// exactly-once, else the query's shared producer.
 	producer *kgo.Client
-	// offsetsTopic holds, under exactly-once, the stage's committed input
-	// offsets per partition, written in the same transaction as the output.
-	offsetsTopic string
+
+	// mu guards the maps below against the group callbacks and readers
+	// (DESCRIBE, pull queries). The cycle changes them only while it
+	// blocks rebalances, so it reads them without mu.
+	mu       sync.Mutex
+	tasks    map[int32]*taskRunner
+	states   map[int32]*taskState
+	pos      map[int32][]int64 // next offset to consume, per partition and input
+	done     map[int32][]int64 // committed next offsets, per partition and input
+	pending  map[int32]assignment
+	assigned uint64 // assignments so far (assignment.seq)
 
 	cycleMu sync.Mutex // one processing cycle at a time
 	errMu   sync.Mutex
 	lastErr error
+}
+
+// stageSpec is what the plan says about a stage.
+type stageSpec struct {
+	name  string // state and group name: query id, or query id#n
+	input exec.SourceSpec
+	ops   []any
+	sink  exec.SinkSpec
+	joins []planner.JoinInput
+}
+
+// stageSpecs lists a plan's stages in order: the Pre stages, then the
+// final one.
+func stageSpecs(id string, plan *planner.Plan) []stageSpec {
+	var out []stageSpec
+	for i, pre := range plan.Pre {
+		out = append(out, stageSpec{name: id + "#" + strconv.Itoa(i), input: pre.Input, ops: pre.Ops,
+			sink: pre.Sink, joins: pre.Joins})
+	}
+	final := stageSpec{name: id, input: plan.Input, ops: plan.Ops, joins: plan.Joins}
+	if plan.Sink != nil {
+		final.sink = *plan.Sink
+	}
+	return append(out, final)
+}
+
+// inputTopics lists the stage's input topics: input's, then the joins' in
+// order.
+func (sp stageSpec) inputTopics() []string {
+	topics := []string{sp.input.Topic}
+	for _, j := range sp.joins {
+		topics = append(topics, j.Input.Topic)
+	}
+	return topics
 }
 
 func (e *Engine) groupFor(stage string) string {
@@ -131,18 +174,14 @@ func (e *Engine) startPlanned(ctx context.Context, qi *queryInfo, plan *planner.
 			WithHint("set %s to one of %s", propCompression, strings.Join(storage.CompressionCodecs(), ", "))
 	}
 	q.producer = producer
-	for i, pre := range plan.Pre {
+	for _, pre := range plan.Pre {
 		if err := e.kafka.CreateTopic(ctx, pre.Topic, pre.Partitions, 0, nil); err != nil {
 			return fmt.Errorf("query %s: internal topic: %w", qi.ID, err)
 		}
-		q.stages = append(q.stages, &stage{q: q, name: qi.ID + "#" + strconv.Itoa(i), input: pre.Input, ops: pre.Ops,
-			sink: pre.Sink, joins: pre.Joins})
 	}
-	final := &stage{q: q, name: qi.ID, input: plan.Input, ops: plan.Ops, joins: plan.Joins}
-	if plan.Sink != nil {
-		final.sink = *plan.Sink
+	for _, spec := range stageSpecs(qi.ID, plan) {
+		q.stages = append(q.stages, &stage{stageSpec: spec, q: q})
 	}
-	q.stages = append(q.stages, final)
 	for _, s := range q.stages {
 		if err := s.open(ctx); err != nil {
 			q.closeStages()
@@ -173,16 +212,14 @@ func (e *Engine) startPlanned(ctx context.Context, qi *queryInfo, plan *planner.
 	return nil
 }
 
-// open resolves start offsets and creates the consumer and the tasks.
+// open checks the stage's topics and joins the stage's consumer group; the
+// group assigns the partitions whose tasks run here.
 func (s *stage) open(ctx context.Context) error {
 	e := s.q.e
 	s.group = e.groupFor(s.name)
-	s.topics = []string{s.input.Topic}
-	for _, j := range s.joins {
-		s.topics = append(s.topics, j.Input.Topic)
-	}
-	s.tasks, s.pos, s.states = map[int32]*taskRunner{}, map[int32][]int64{}, map[int32]*taskState{}
-	s.sinks = map[int32]exec.RecordRecycler{}
+	s.topics = s.inputTopics()
+	s.tasks, s.states = map[int32]*taskRunner{}, map[int32]*taskState{}
+	s.pos, s.done, s.pending = map[int32][]int64{}, map[int32][]int64{}, map[int32]assignment{}
 	s.parts = -1
 	for _, topic := range s.topics {
 		info, ok, err := e.kafka.DescribeTopic(ctx, topic)
@@ -204,99 +241,7 @@ func (s *stage) open(ctx context.Context) error {
 				WithHint("repartition one side to the other's partition count, e.g. CREATE STREAM ... WITH (PARTITIONS=%d) AS SELECT * FROM ...", s.parts)
 		}
 	}
-	if err := s.openProducer(ctx); err != nil {
-		return err
-	}
-	committed, err := s.committedProgress(ctx)
-	if err != nil {
-		return err
-	}
-	n := len(s.topics)
-	start := map[int32][]int64{}
-	restore := map[int32]bool{}
-	var missing []int32
-	for p := int32(0); p < s.parts; p++ {
-		local, ok, err := e.readCheckpoints(s.name, p, n)
-		if err != nil {
-			return err
-		}
-		kafka, have := committed[p]
-		switch {
-		case ok && (!s.q.eos || !have || equalOffsets(local, kafka)):
-			// The local checkpoint matches the state. Under at-least-once
-			// it is at least as new as the group's commit (it is written
-			// first); under exactly-once it must equal the transaction's.
-			start[p] = local
-		case have:
-			// Progress without matching local state (a new data
-			// directory, a moved task, or a crash between the
-			// transaction's commit and the local one): rebuild the state
-			// from its changelogs, which the transaction committed.
-			start[p] = kafka
-			restore[p] = true
-		default:
-			missing = append(missing, p)
-		}
-	}
-	if len(missing) > 0 {
-		// Resolve auto.offset.reset to concrete offsets and commit them at
-		// once: a query that starts at "latest" and is restarted before it
-		// processed anything must not skip what arrived in between.
-		// Internal topics are always read from their start; only the
-		// user's topics honour auto.offset.reset.
-		ends := map[string]map[int32]int64{}
-		if s.q.info.Props[propOffsetReset] != "earliest" {
-			for _, topic := range s.topics {
-				if s.q.internalTopic(topic) {
-					continue
-				}
-				end, err := e.kafka.EndOffsets(ctx, topic)
-				if err != nil {
-					return err
-				}
-				ends[topic] = end[topic]
-			}
-		}
-		for _, p := range missing {
-			offs := make([]int64, n)
-			for i, topic := range s.topics {
-				offs[i] = ends[topic][p]
-			}
-			start[p] = offs
-		}
-		if err := s.commitStart(ctx, start, missing); err != nil {
-			return err
-		}
-	}
-	offsets := map[string]map[int32]kgo.Offset{}
-	for _, topic := range s.topics {
-		offsets[topic] = map[int32]kgo.Offset{}
-	}
-	for p, offs := range start {
-		for i, topic := range s.topics {
-			offsets[topic][p] = kgo.NewOffset().At(offs[i])
-		}
-		s.pos[p] = offs
-	}
-	s.consumer, err = kgo.NewClient(
-		kgo.SeedBrokers(e.seeds...),
-		kgo.ConsumePartitions(offsets),
-		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
-		kgo.KeepControlRecords(),
-		kgo.FetchMaxWait(e.cfg.pollWait),
-		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
-	)
-	if err != nil {
-		return fmt.Errorf("query %s: consumer: %w", s.q.id, err)
-	}
-	for p := range start {
-		t, err := s.newTask(p, restore[p])
-		if err != nil {
-			return err
-		}
-		s.tasks[p] = t
-	}
-	return nil
+	return s.openClient(ctx)
 }
 
 // inputIndex returns the index of topic among the stage's inputs, or -1.
@@ -320,12 +265,19 @@ func (q *persistentQuery) internalTopic(topic string) bool {
 	return false
 }
 
-func (s *stage) newTask(p int32, restore bool) (*taskRunner, error) {
+// newTask creates partition p's task and state; with restore, the state is
+// rebuilt from the changelogs (and a CTAS's materialized table from its
+// sink topic) as the operators open it.
+func (s *stage) newTask(p int32, restore bool) (_ *taskRunner, _ *taskState, err error) {
 	q := s.q
 	producer := s.producer
 	produce := func(r *kgo.Record) { producer.Produce(context.Background(), r, s.onProduced) }
 	ts := newTaskState(q.e, s.name, p, restore, produce)
-	s.states[p] = ts
+	defer func() {
+		if err != nil {
+			ts.close()
+		}
+	}()
 	metrics := q.metrics
 	if s.name != q.id {
 		// Internal stages keep their own counters: the query's records-in
@@ -334,31 +286,29 @@ func (s *stage) newTask(p int32, restore bool) (*taskRunner, error) {
 	}
 	tc := &exec.TaskContext{QueryID: q.id, Partition: p, Metrics: metrics,
 		OnRecordError: q.e.recordErrorLogger(q.id, metrics), OpenState: ts.open}
-	var err error
 	emit := produce
 	if s.name == q.id && s.sink.Table {
 		// The final stage of a CTAS keeps the table it writes in Pebble, so
 		// that pull queries answer from local state (pull.go).
 		if emit, err = materializer(ts, produce); err != nil {
-			return nil, fmt.Errorf("query %s: %w", q.id, err)
+			return nil, nil, fmt.Errorf("query %s: %w", q.id, err)
 		}
 	}
 	sink, err := exec.NewSink(s.sink, emit)
 	if err != nil {
-		return nil, fmt.Errorf("query %s: %w", q.id, err)
-	}
-	if r, ok := sink.(exec.RecordRecycler); ok {
-		s.sinks[p] = r
+		return nil, nil, fmt.Errorf("query %s: %w", q.id, err)
 	}
 	t, err := newStageTask(tc, s.input, s.ops, s.joins, sink)
 	if err != nil {
-		return nil, fmt.Errorf("query %s: %w", q.id, err)
+		return nil, nil, fmt.Errorf("query %s: %w", q.id, err)
 	}
 	if err := t.Open(); err != nil {
 		t.Close()
-		return nil, err
+		return nil, nil, err
 	}
-	return newTaskRunner(t), nil
+	r := newTaskRunner(t)
+	r.recycler, _ = sink.(exec.RecordRecycler)
+	return r, ts, nil
 }
 
 // newStageTask builds the task of a stage: one decoder per input topic
@@ -432,6 +382,8 @@ func (s *stage) run(ctx context.Context) {
 			backoff = 100 * time.Millisecond
 		case ctx.Err() != nil:
 			return
+		case errors.Is(err, errRebalanced):
+			s.q.e.log.Info("cycle aborted by a rebalance; redoing it", "query", s.q.id, "stage", s.name)
 		default:
 			s.q.e.log.Error("query cycle failed; retrying", "query", s.q.id, "stage", s.name, "err", err, "backoff", backoff)
 			s.q.setState("ERROR")
@@ -444,9 +396,7 @@ func (s *stage) run(ctx context.Context) {
 				backoff *= 2
 			}
 			// Uncommitted work is redone from the committed offsets.
-			if err := s.rewind(ctx); err != nil {
-				s.q.e.log.Error("rewind after failure", "query", s.q.id, "err", err)
-			}
+			s.rewind()
 		}
 	}
 }
@@ -475,6 +425,9 @@ func (s *stage) cycle(pollCtx context.Context) (int, error) {
 	// transaction) must finish well within cycleTimeout even when a large
 	// backlog is buffered, and smaller cycles commit (and emit) sooner.
 	fetches := s.consumer.PollRecords(pollCtx, maxCycleRecords)
+	// The poll blocked rebalances (kgo.BlockRebalanceOnPoll): partitions
+	// move between cycles, never inside one.
+	defer s.consumer.AllowRebalance()
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(pollCtx), cycleTimeout)
 	defer cancel()
 	if fetches.IsClientClosed() {
@@ -488,6 +441,12 @@ func (s *stage) cycle(pollCtx context.Context) (int, error) {
 	})
 	if len(errs) > 0 {
 		return 0, errors.Join(errs...)
+	}
+	if err := s.takeAssigned(); err != nil {
+		return 0, err
+	}
+	if fetches.NumRecords() == 0 {
+		return 0, nil
 	}
 	// Group the fetched records by partition across the stage's topics:
 	// a join's task needs all its inputs' records of the poll at once to
@@ -533,19 +492,15 @@ func (s *stage) cycle(pollCtx context.Context) (int, error) {
 			more.EachPartition(collect)
 		}
 	}
-	if n == 0 {
-		if len(work) > 0 {
-			// Only transaction markers: record the advanced position.
-			return 0, s.commitOffsets(ctx, s.pos)
-		}
+	if len(work) == 0 {
 		return 0, nil
 	}
 	if s.q.eos {
-		if err := s.producer.BeginTransaction(); err != nil {
+		if err := s.sess.Begin(); err != nil {
 			return 0, fmt.Errorf("begin transaction: %w", err)
 		}
 	}
-	running := make([]int32, 0, len(work))
+	var running []int32
 	for p, recs := range work {
 		empty := true
 		for _, r := range recs {
@@ -579,13 +534,6 @@ func (s *stage) cycle(pollCtx context.Context) (int, error) {
 			}
 		}
 	}
-	if len(errs) == 0 && s.q.eos {
-		// The input offsets travel in the transaction with the output and
-		// the changelog records: all three commit or none does.
-		for _, p := range running {
-			s.producer.Produce(ctx, s.offsetsRecord(p, s.pos[p]), s.onProduced)
-		}
-	}
 	if len(errs) == 0 {
 		if err := s.producer.Flush(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("flush sink: %w", err))
@@ -595,81 +543,108 @@ func (s *stage) cycle(pollCtx context.Context) (int, error) {
 		errs = append(errs, err)
 	}
 	if len(errs) == 0 && s.q.eos {
-		if err := s.producer.EndTransaction(ctx, kgo.TryCommit); err != nil {
+		// The input offsets (the consumer's positions) commit to the
+		// group in the transaction with the output and the changelog
+		// records: all three commit or none does. The session aborts
+		// when the group rebalanced meanwhile (this member may no longer
+		// own the partitions).
+		committed, err := s.sess.End(ctx, kgo.TryCommit)
+		switch {
+		case err != nil:
 			errs = append(errs, fmt.Errorf("commit transaction: %w", err))
+		case !committed:
+			errs = append(errs, errRebalanced)
+		}
+	} else if s.q.eos {
+		if _, err := s.sess.End(ctx, kgo.TryAbort); err != nil {
+			errs = append(errs, fmt.Errorf("abort transaction: %w", err))
 		}
 	}
 	// Every record of the cycle is acknowledged (or failed) once the
 	// flush returned; only then may the sinks reuse their memory.
 	flushed := len(errs) == 0
 	for _, p := range running {
-		if r := s.sinks[p]; r != nil {
+		if r := s.tasks[p].recycler; r != nil {
 			r.RecycleRecords(flushed)
 		}
 	}
 	if len(errs) > 0 {
-		if s.q.eos {
-			s.abort(ctx)
-		}
-		for _, p := range running {
+		for p := range work {
 			s.states[p].discard()
+			s.pos[p] = slices.Clone(s.done[p])
 		}
 		return n, errors.Join(errs...)
 	}
-	for _, p := range running {
+	for p := range work {
 		if err := s.states[p].commitInputs(s.pos[p]); err != nil {
 			return n, err
 		}
+		s.done[p] = slices.Clone(s.pos[p])
 	}
-	return n, s.commitOffsets(ctx, s.pos)
+	if !s.q.eos {
+		return n, s.commitOffsets(ctx, work)
+	}
+	return n, nil
 }
 
-// commitOffsets records offsets (per partition, per input) as the stage's
-// progress.
-func (s *stage) commitOffsets(ctx context.Context, offsets map[int32][]int64) error {
-	os := kadm.Offsets{}
-	for p, offs := range offsets {
-		for i, off := range offs {
-			os.Add(kadm.Offset{Topic: s.topics[i], Partition: p, At: off, LeaderEpoch: -1})
+// errRebalanced reports a cycle whose transaction aborted because the group
+// rebalanced during it; its work is redone by whichever member owns the
+// partitions now.
+var errRebalanced = errors.New("transaction aborted: the group rebalanced during the cycle")
+
+// commitOffsets commits the positions of the partitions in work to the
+// stage's group (at-least-once). The commit carries the member's
+// generation, so a member that lost the partitions cannot move them.
+func (s *stage) commitOffsets(ctx context.Context, work map[int32][][]*kgo.Record) error {
+	offsets := map[string]map[int32]kgo.EpochOffset{}
+	for p := range work {
+		for i, off := range s.pos[p] {
+			if offsets[s.topics[i]] == nil {
+				offsets[s.topics[i]] = map[int32]kgo.EpochOffset{}
+			}
+			offsets[s.topics[i]][p] = kgo.EpochOffset{Epoch: -1, Offset: off}
 		}
 	}
-	resp, err := s.q.e.kafka.Admin().CommitOffsets(ctx, s.group, os)
-	if err != nil {
-		return fmt.Errorf("commit offsets of %s: %w", s.name, err)
+	var cerr error
+	s.consumer.CommitOffsetsSync(ctx, offsets, func(_ *kgo.Client, _ *kmsg.OffsetCommitRequest, resp *kmsg.OffsetCommitResponse, err error) {
+		if err != nil {
+			cerr = err
+			return
+		}
+		for _, t := range resp.Topics {
+			for _, p := range t.Partitions {
+				if err := kerr.ErrorForCode(p.ErrorCode); err != nil && cerr == nil {
+					cerr = fmt.Errorf("%s[%d]: %w", t.Topic, p.Partition, err)
+				}
+			}
+		}
+	})
+	if cerr != nil {
+		return fmt.Errorf("commit offsets of %s: %w", s.name, cerr)
 	}
-	return resp.Error()
+	return nil
 }
 
-// rewind moves the consumer back to the checkpointed offsets after a failed
+// rewind moves the consumer back to the committed offsets after a failed
 // cycle, so the failed work is redone against the matching state.
-func (s *stage) rewind(ctx context.Context) error {
-	committed, err := s.q.e.kafka.CommittedOffsets(ctx, s.group)
-	if err != nil {
-		return err
-	}
+func (s *stage) rewind() {
 	set := map[string]map[int32]kgo.EpochOffset{}
 	for _, topic := range s.topics {
 		set[topic] = map[int32]kgo.EpochOffset{}
 	}
-	for p := range s.tasks {
-		offs := make([]int64, len(s.topics))
-		for i, topic := range s.topics {
-			offs[i] = committed[topic][p]
-		}
-		if cp, ok, err := s.q.e.readCheckpoints(s.name, p, len(s.topics)); err == nil && ok {
-			offs = cp
-		}
+	s.mu.Lock()
+	for p, offs := range s.done {
 		for i, topic := range s.topics {
 			set[topic][p] = kgo.EpochOffset{Epoch: -1, Offset: offs[i]}
 		}
-		s.pos[p] = offs
 	}
+	s.mu.Unlock()
 	s.consumer.SetOffsets(set)
-	return nil
 }
 
 // catchUp processes until the stage has consumed everything that is in its
-// input topic now (manual drive).
+// input topics now (manual drive). Manual drive runs one instance, so the
+// stage's group assigns it every partition; catchUp first waits for that.
 func (s *stage) catchUp(ctx context.Context) error {
 	// The consumer reads committed records only, so the last stable offset
 	// is the end it can reach.
@@ -679,15 +654,8 @@ func (s *stage) catchUp(ctx context.Context) error {
 	}
 	idle := 0
 	for {
-		behind := false
-		for p := range s.tasks {
-			for i, topic := range s.topics {
-				if s.pos[p][i] < ends[topic][p] {
-					behind = true
-				}
-			}
-		}
-		if !behind {
+		assigned, behind := s.progress(ends)
+		if assigned && !behind {
 			return nil
 		}
 		pollCtx, cancel := context.WithTimeout(ctx, time.Second)
@@ -699,16 +667,42 @@ func (s *stage) catchUp(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("query %s: %w", s.q.id, err)
 		}
-		if n == 0 {
+		switch {
+		case n > 0 || !assigned:
+			idle = 0
+		default:
 			// Offsets past the last record can be transaction markers,
 			// which are never returned as records.
 			if idle++; idle >= 3 {
 				return nil
 			}
-		} else {
-			idle = 0
 		}
 	}
+}
+
+// progress reports whether every partition of the stage is assigned here
+// and whether any is behind ends.
+func (s *stage) progress(ends map[string]map[int32]int64) (assigned, behind bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	assigned = true
+	for p := int32(0); p < s.parts; p++ {
+		pos := s.pos[p]
+		if pos == nil {
+			a, ok := s.pending[p]
+			if !ok {
+				assigned = false
+				continue
+			}
+			pos = a.start
+		}
+		for i, topic := range s.topics {
+			if pos == nil || pos[i] < ends[topic][p] {
+				behind = behind || pos != nil || ends[topic][p] > 0
+			}
+		}
+	}
+	return assigned, behind
 }
 
 // stop ends the query: each stage finishes its running cycle (which
@@ -726,21 +720,18 @@ func (q *persistentQuery) closeStages() error {
 	var errs []error
 	for _, s := range q.stages {
 		s.cycleMu.Lock()
-		if s.consumer != nil {
+		// Closing leaves the group; the revocation releases the tasks.
+		if s.sess != nil {
+			s.sess.Close()
+		} else if s.consumer != nil {
 			s.consumer.Close()
 		}
-		for _, t := range s.tasks {
-			errs = append(errs, t.close())
+		s.mu.Lock()
+		for p := range s.tasks {
+			s.releaseLocked(p)
 		}
-		for _, ts := range s.states {
-			errs = append(errs, ts.close())
-		}
+		s.mu.Unlock()
 		s.cycleMu.Unlock()
-	}
-	for _, s := range q.stages {
-		if s.producer != nil && s.producer != q.producer {
-			s.producer.Close()
-		}
 	}
 	if q.producer != nil {
 		q.producer.Close()

@@ -21,14 +21,20 @@ import (
 
 // materializedStore names the state store in which the final stage of a
 // CTAS query keeps the table it writes: Kafka key bytes -> 8-byte big-endian
-// record time followed by the value bytes. Its changelog is the sink topic
-// itself, so it has none of its own.
+// record time followed by the value bytes. It has a changelog like any
+// store, so a task that moves to another instance (or a new data
+// directory) gets its rows back: the sink topic cannot serve, because the
+// sink's partitioning (by output key, windowed or not) differs from the
+// task's.
 const materializedStore = "Materialized"
 
 // materializer wraps a sink's emit so that every record the sink writes is
 // also applied to the task's materialized store.
 func materializer(ts *taskState, produce func(*kgo.Record)) (func(*kgo.Record), error) {
-	store := ts.openLocal(materializedStore)
+	store, err := ts.open(materializedStore)
+	if err != nil {
+		return nil, err
+	}
 	var buf []byte
 	return func(r *kgo.Record) {
 		produce(r)
@@ -107,9 +113,12 @@ func (e *Engine) pullTable(ctx context.Context, st *sql.Query, plan *planner.Pla
 		recs []*kgo.Record
 	}
 	var reads []read
+	// Only the partitions whose tasks run here: with several instances,
+	// the others hold the rest of the table.
+	owned := final.owned()
 	if lookup {
 		for _, k := range keys {
-			for p := int32(0); p < final.parts; p++ {
+			for _, p := range owned {
 				recs, err := e.readMaterialized(final.name, p, src.Topic, k, plan.Input.Key.Window)
 				if err != nil {
 					return nil, err
@@ -118,7 +127,7 @@ func (e *Engine) pullTable(ctx context.Context, st *sql.Query, plan *planner.Pla
 			}
 		}
 	} else {
-		for p := int32(0); p < final.parts; p++ {
+		for _, p := range owned {
 			recs, err := e.readMaterialized(final.name, p, src.Topic, nil, plan.Input.Key.Window)
 			if err != nil {
 				return nil, err

@@ -152,6 +152,9 @@ func (ts *taskState) closeIters() {
 	}
 }
 
+// restoreTimeout bounds opening a store, restore included.
+const restoreTimeout = time.Minute
+
 // changelogTopic names the compacted topic that mirrors an operator's state.
 func (e *Engine) changelogTopic(stage, op string) string {
 	return "_sluice-" + e.cfg.serviceID + "-" + stage + "-" + op + "-changelog"
@@ -167,7 +170,7 @@ func (ts *taskState) open(name string) (exec.StateStore, error) {
 		ts.stores[name] = s
 		return s, nil
 	}
-	ctx, cancel := context.WithTimeout(ts.e.ctx, 30*time.Second)
+	ctx, cancel := context.WithTimeout(ts.e.ctx, restoreTimeout)
 	defer cancel()
 	compact := "compact"
 	info, ok, err := ts.e.kafka.DescribeTopic(ctx, s.topic)
@@ -208,18 +211,6 @@ func (ts *taskState) newStore(name string) *opStore {
 	return &opStore{ts: ts, prefix: p.Bytes(), topic: ts.e.changelogTopic(ts.stage, name)}
 }
 
-// openLocal opens a store whose writes are not mirrored to a changelog of
-// its own (its content is derived from a topic that serves as its log).
-func (ts *taskState) openLocal(name string) *opStore {
-	if s := ts.stores[name]; s != nil {
-		return s
-	}
-	s := ts.newStore(name)
-	s.local = true
-	ts.stores[name] = s
-	return s
-}
-
 // opStore is one operator's exec.StateStore in one task.
 //
 // # Write-back cache
@@ -251,7 +242,6 @@ type opStore struct {
 	ts     *taskState
 	prefix []byte
 	topic  string
-	local  bool   // no changelog of its own
 	key    []byte // scratch: prefix + user key
 	val    []byte // scratch for batch reads
 
@@ -358,7 +348,7 @@ func (s *opStore) spill() error {
 		if err != nil {
 			return err
 		}
-		if s.local || s.ts.noChangelog {
+		if s.ts.noChangelog {
 			continue
 		}
 		r := &kgo.Record{Topic: s.topic, Partition: s.ts.partition, Key: []byte(k)}
@@ -426,12 +416,21 @@ func (s *opStore) closeIter() {
 }
 
 // restoreFromChangelog rebuilds the store from its changelog partition: the
-// task has no local checkpoint (a new data directory, or a task that moved
-// here), so the changelog is the state's source of truth.
+// task has no usable local checkpoint (a new data directory, or a task that
+// moved here), so the changelog is the state's source of truth.
+//
+// It replaces the store's rows with those of the task's changelog
+// partition, read (committed records only) up to its last stable offset.
 func (s *opStore) restoreFromChangelog(ctx context.Context) error {
 	topic := s.topic
 	ends, err := s.ts.e.kafka.StableOffsets(ctx, topic)
 	if err != nil {
+		return err
+	}
+	// Local rows the topic does not have (written after the last
+	// committed transaction, or before another instance advanced the
+	// task) must not survive the restore.
+	if err := s.ts.e.state.DeletePrefix(s.prefix, false); err != nil {
 		return err
 	}
 	end := ends[topic][s.ts.partition]
@@ -447,13 +446,9 @@ func (s *opStore) restoreFromChangelog(ctx context.Context) error {
 	defer cl.Close()
 	b := s.ts.e.state.NewWriteBatch()
 	defer b.Close()
-	// Local rows the changelog does not have (written after the last
-	// committed transaction) must not survive the restore.
-	if err := s.ts.e.state.DeletePrefix(s.prefix, false); err != nil {
-		return err
-	}
 	// Compaction and transaction markers leave gaps, so the last record may
 	// sit below end: stop at end or when a poll finds nothing more.
+	n := 0
 	for pos := int64(0); pos < end; {
 		pollCtx, cancel := context.WithTimeout(ctx, 2*time.Second)
 		fs := cl.PollFetches(pollCtx)
@@ -465,7 +460,11 @@ func (s *opStore) restoreFromChangelog(ctx context.Context) error {
 			break
 		}
 		fs.EachRecord(func(r *kgo.Record) {
+			if r.Offset >= end {
+				return
+			}
 			pos = r.Offset + 1
+			n++
 			k := append(append([]byte(nil), s.prefix...), r.Key...)
 			if r.Value == nil {
 				b.Delete(k)
@@ -474,6 +473,6 @@ func (s *opStore) restoreFromChangelog(ctx context.Context) error {
 			}
 		})
 	}
-	s.ts.e.log.Info("restored operator state from changelog", "topic", topic, "partition", s.ts.partition, "records", end)
+	s.ts.e.log.Info("restored operator state", "topic", topic, "partition", s.ts.partition, "records", n)
 	return b.Commit(false)
 }

@@ -17,9 +17,12 @@ import (
 // processed them. Only the query's cycle calls submit and wait, alternately.
 type taskRunner struct {
 	task *exec.Task
-	in   chan work
-	out  chan error
-	quit chan struct{}
+	// recycler, the task's sink, reuses the memory of the records a cycle
+	// produced once the producer acknowledged them.
+	recycler exec.RecordRecycler
+	in       chan work
+	out      chan error
+	quit     chan struct{}
 }
 
 type work struct {

@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -294,6 +295,16 @@ func (k *Kafka) CommittedOffsets(ctx context.Context, group string) (map[string]
 		return nil, fmt.Errorf("committed offsets of group %q: %w", group, err)
 	}
 	resps, err := k.adm.FetchOffsets(kadm.RequireStable(ctx), group)
+	for err == nil && errors.Is(resps.Error(), kerr.UnstableOffsetCommit) {
+		// A transaction that commits offsets of the group is open: wait
+		// for its end (the broker aborts it after its timeout at worst).
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("committed offsets of group %q: %w", group, ctx.Err())
+		case <-time.After(20 * time.Millisecond):
+		}
+		resps, err = k.adm.FetchOffsets(kadm.RequireStable(ctx), group)
+	}
 	if errors.Is(err, kerr.GroupIDNotFound) {
 		// Apache Kafka answers an unknown group with no offsets, kfake
 		// with this error; both mean "nothing committed".
@@ -314,4 +325,28 @@ func (k *Kafka) CommittedOffsets(ctx context.Context, group string) (map[string]
 		out[t] = m
 	}
 	return out, nil
+}
+
+// FenceTransactionalID initializes the producer id of transactional id txnID
+// (InitProducerID), which bumps its epoch: a previous producer with that id
+// is fenced and its open transaction aborted at once, instead of when the
+// transaction times out. A restarted exactly-once query does this before it
+// reads its group's committed offsets, which its own aborted transaction
+// may still be holding.
+func (k *Kafka) FenceTransactionalID(ctx context.Context, txnID string, timeout time.Duration) error {
+	if err := k.check(); err != nil {
+		return fmt.Errorf("fence transactional id %q: %w", txnID, err)
+	}
+	req := kmsg.NewPtrInitProducerIDRequest()
+	req.TransactionalID = &txnID
+	req.TransactionTimeoutMillis = int32(timeout / time.Millisecond)
+	req.ProducerID, req.ProducerEpoch = -1, -1
+	resp, err := req.RequestWith(ctx, k.cl)
+	if err == nil {
+		err = kerr.ErrorForCode(resp.ErrorCode)
+	}
+	if err != nil {
+		return fmt.Errorf("fence transactional id %q: %w", txnID, err)
+	}
+	return nil
 }
