@@ -38,6 +38,11 @@ func (e *Engine) lockDDL(ctx context.Context) (unlock func(), err error) {
 		e.ddlMu.Unlock()
 		return nil, err
 	}
+	// Commands of other instances that the follower has not applied yet
+	// may have started or stopped queries.
+	if err := e.reconcileQueries(ctx); err != nil {
+		e.log.Error("start or stop queries of other instances' commands", "err", err)
+	}
 	return e.ddlMu.Unlock, nil
 }
 

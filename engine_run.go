@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"path/filepath"
 	"sync"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
@@ -37,6 +38,11 @@ type engineState struct {
 
 	ctx    context.Context // lives until Close
 	cancel context.CancelFunc
+
+	// stopFollow ends the command follower; followDone is closed when it
+	// has ended (both nil in manual drive, which runs no follower).
+	stopFollow context.CancelFunc
+	followDone chan struct{}
 }
 
 const (
@@ -105,10 +111,11 @@ func open(ctx context.Context, cfg config) (e *Engine, err error) {
 	if err := e.catchUpCommands(ctx); err != nil {
 		return nil, err
 	}
-	for _, q := range st.cat.queryList() {
-		if err := e.startQuery(ctx, q); err != nil {
-			return nil, fmt.Errorf("resume query %s: %w", q.ID, err)
-		}
+	if err := e.reconcileQueries(ctx); err != nil {
+		return nil, err
+	}
+	if !cfg.manualDrive {
+		e.follow()
 	}
 	st.log.Info("sluice engine open", "kafka", st.seeds, "data_dir", cfg.dataDir,
 		"sources", len(st.cat.sortedSources()), "queries", len(st.cat.queryList()))
@@ -133,6 +140,97 @@ func (e *Engine) catchUpCommands(ctx context.Context) error {
 	if next != from {
 		return e.saveCatalog()
 	}
+	return nil
+}
+
+// reconcileQueries makes the running persistent queries those of the
+// catalog: it starts the catalog's queries that do not run here (at open,
+// or created on another instance), restarts replaced ones and stops
+// terminated ones.
+func (e *Engine) reconcileQueries(ctx context.Context) error {
+	want := map[string]bool{}
+	var errs []error
+	for _, qi := range e.cat.queryList() {
+		want[qi.ID] = true
+		e.mu.Lock()
+		q := e.queries[qi.ID]
+		e.mu.Unlock()
+		if q != nil && q.info.SQL == qi.SQL {
+			continue
+		}
+		if q != nil {
+			if err := e.stopQuery(qi.ID); err != nil {
+				errs = append(errs, fmt.Errorf("stop replaced query %s: %w", qi.ID, err))
+			}
+		}
+		if err := e.startQuery(ctx, qi); err != nil {
+			errs = append(errs, fmt.Errorf("start query %s: %w", qi.ID, err))
+		}
+	}
+	e.mu.Lock()
+	var stale []string
+	for id := range e.queries {
+		if !want[id] {
+			stale = append(stale, id)
+		}
+	}
+	e.mu.Unlock()
+	for _, id := range stale {
+		if err := e.stopQuery(id); err != nil {
+			errs = append(errs, fmt.Errorf("stop terminated query %s: %w", id, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// follow starts the command follower: it applies the commands other
+// instances of the service append to the command topic as they arrive, and
+// starts and stops queries to match (DESIGN.md decision 2). A command this
+// engine appended itself is applied by the statement (under ddlMu) and
+// skipped here.
+func (e *Engine) follow() {
+	ctx, cancel := context.WithCancel(e.ctx)
+	e.stopFollow, e.followDone = cancel, make(chan struct{})
+	go func() {
+		defer close(e.followDone)
+		for ctx.Err() == nil {
+			_, err := e.cmdlog.Tail(ctx, e.cat.nextCommand(), func(offset int64, _ string, value []byte) error {
+				return e.applyRemote(ctx, offset, value)
+			})
+			if ctx.Err() != nil {
+				return
+			}
+			e.log.Error("follow the command topic; retrying", "err", err)
+			select {
+			case <-ctx.Done():
+			case <-time.After(time.Second):
+			}
+		}
+	}()
+}
+
+// applyRemote applies a command read from the command topic unless the
+// catalog has it already.
+func (e *Engine) applyRemote(ctx context.Context, offset int64, value []byte) error {
+	e.ddlMu.Lock()
+	defer e.ddlMu.Unlock()
+	if offset < e.cat.nextCommand() {
+		return nil
+	}
+	cmd, err := decodeCommand(value)
+	if err != nil {
+		return fmt.Errorf("command topic offset %d: %w", offset, err)
+	}
+	e.cat.apply(offset, cmd)
+	if err := e.saveCatalog(); err != nil {
+		e.log.Warn("save catalog snapshot", "err", err)
+	}
+	if err := e.reconcileQueries(ctx); err != nil {
+		// The catalog has the command; the queries that failed to start
+		// show as missing in SHOW QUERIES and start at the next restart.
+		e.log.Error("apply a command from another instance", "offset", offset, "err", err)
+	}
+	e.log.Info("applied a command from another instance", "offset", offset, "sql", cmd.SQL)
 	return nil
 }
 
@@ -162,6 +260,12 @@ func (e *Engine) Close() error {
 		return nil
 	}
 	e.closed = true
+	e.mu.Unlock()
+	if e.stopFollow != nil {
+		e.stopFollow()
+		<-e.followDone
+	}
+	e.mu.Lock()
 	qs := make([]*persistentQuery, 0, len(e.queries))
 	for _, q := range e.queries {
 		qs = append(qs, q)

@@ -8,6 +8,8 @@ import (
 	"maps"
 	"slices"
 	"sort"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -40,7 +42,7 @@ import (
 const (
 	groupSessionTimeout = 10 * time.Second
 	groupHeartbeat      = time.Second
-	txnTimeout          = 30 * time.Second
+	txnTimeout          = 15 * time.Second
 )
 
 // instanceMetaKey names the engine metadata that holds this instance's id.
@@ -328,11 +330,37 @@ func (s *stage) takeAssigned() error {
 	return nil
 }
 
-// owned returns the partitions of the stage whose tasks run here.
-func (s *stage) owned() []int32 {
+// owned returns the partitions of the stage whose tasks run here; with
+// pending, also those assigned here whose tasks the next cycle creates.
+func (s *stage) owned(pending bool) []int32 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	out := slices.Collect(maps.Keys(s.tasks))
+	if pending {
+		out = slices.AppendSeq(out, maps.Keys(s.pending))
+	}
 	slices.Sort(out)
 	return out
+}
+
+// ownedText describes, per stage, the partitions whose tasks run on this
+// instance, e.g. "CSAS_X_0#0: 0, 2 of 4; CSAS_X_0: 0, 2 of 4" (DESCRIBE
+// EXTENDED).
+func (q *persistentQuery) ownedText() string {
+	var b strings.Builder
+	for i, s := range q.stages {
+		if i > 0 {
+			b.WriteString("; ")
+		}
+		parts := make([]string, 0, s.parts)
+		for _, p := range s.owned(true) {
+			parts = append(parts, strconv.Itoa(int(p)))
+		}
+		list := strings.Join(parts, ", ")
+		if list == "" {
+			list = "none"
+		}
+		fmt.Fprintf(&b, "%s: %s of %d", s.name, list, s.parts)
+	}
+	return b.String()
 }

@@ -376,7 +376,12 @@ func (s *stage) takeErr() error {
 func (s *stage) run(ctx context.Context) {
 	backoff := 100 * time.Millisecond
 	for ctx.Err() == nil {
-		_, err := s.cycle(ctx)
+		// A bounded poll: a cycle also creates the tasks of newly
+		// assigned partitions (restoring their state for pull queries)
+		// when no records arrive.
+		pollCtx, cancel := context.WithTimeout(ctx, idlePoll)
+		_, err := s.cycle(pollCtx)
+		cancel()
 		switch {
 		case err == nil:
 			backoff = 100 * time.Millisecond
@@ -406,6 +411,10 @@ func (q *persistentQuery) setState(st string) {
 	q.state = st
 	q.errMu.Unlock()
 }
+
+// idlePoll bounds how long a stage's loop waits for records before it runs
+// a cycle anyway.
+const idlePoll = time.Second
 
 // maxCycleRecords bounds the records one poll of a cycle takes.
 const maxCycleRecords = 16384

@@ -115,7 +115,7 @@ func (e *Engine) pullTable(ctx context.Context, st *sql.Query, plan *planner.Pla
 	var reads []read
 	// Only the partitions whose tasks run here: with several instances,
 	// the others hold the rest of the table.
-	owned := final.owned()
+	owned := final.owned(false)
 	if lookup {
 		for _, k := range keys {
 			for _, p := range owned {

@@ -439,15 +439,18 @@ func (s *opStore) restoreFromChangelog(ctx context.Context) error {
 	}
 	cl, err := kgo.NewClient(kgo.SeedBrokers(s.ts.e.seeds...),
 		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{topic: {s.ts.partition: kgo.NewOffset().AtStart()}}),
-		kgo.FetchIsolationLevel(kgo.ReadCommitted()))
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()),
+		// Transaction markers count as positions, so the read reaches
+		// end exactly; they are skipped below.
+		kgo.KeepControlRecords())
 	if err != nil {
 		return err
 	}
 	defer cl.Close()
 	b := s.ts.e.state.NewWriteBatch()
 	defer b.Close()
-	// Compaction and transaction markers leave gaps, so the last record may
-	// sit below end: stop at end or when a poll finds nothing more.
+	// Compaction leaves gaps, so the last record may sit below end: stop
+	// at end or when a poll finds nothing more.
 	n := 0
 	for pos := int64(0); pos < end; {
 		pollCtx, cancel := context.WithTimeout(ctx, 2*time.Second)
@@ -464,6 +467,9 @@ func (s *opStore) restoreFromChangelog(ctx context.Context) error {
 				return
 			}
 			pos = r.Offset + 1
+			if r.Attrs.IsControl() {
+				return
+			}
 			n++
 			k := append(append([]byte(nil), s.prefix...), r.Key...)
 			if r.Value == nil {
