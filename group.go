@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -12,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
@@ -159,6 +161,11 @@ func (s *stage) groupOpts() []kgo.Opt {
 		kgo.ConsumerGroup(s.group),
 		kgo.ConsumeTopics(s.topics...),
 		kgo.Balancers(taskBalancer{instance: e.instance}),
+		// Static membership: a restarted instance (a crash, a restart)
+		// takes its member's place at once, without a rebalance that
+		// would wait for the dead member's session to expire. A clean
+		// stop leaves the group explicitly (leaveGroup).
+		kgo.InstanceID(e.instance),
 		kgo.BlockRebalanceOnPoll(),
 		kgo.DisableAutoCommit(),
 		kgo.SessionTimeout(groupSessionTimeout),
@@ -363,4 +370,26 @@ func (q *persistentQuery) ownedText() string {
 		fmt.Fprintf(&b, "%s: %s of %d", s.name, list, s.parts)
 	}
 	return b.String()
+}
+
+// leaveGroup removes this instance's static member from the stage's group
+// after the client closed (a static member does not leave on close), so
+// that the other instances take its partitions now rather than after the
+// session timeout.
+func (s *stage) leaveGroup(ctx context.Context) {
+	req := kmsg.NewPtrLeaveGroupRequest()
+	req.Group = s.group
+	m := kmsg.NewLeaveGroupRequestMember()
+	m.InstanceID = &s.q.e.instance
+	req.Members = append(req.Members, m)
+	resp, err := req.RequestWith(ctx, s.q.e.kafka.Client())
+	if err == nil {
+		err = kerr.ErrorForCode(resp.ErrorCode)
+	}
+	if err == nil && len(resp.Members) > 0 {
+		err = kerr.ErrorForCode(resp.Members[0].ErrorCode)
+	}
+	if err != nil && !errors.Is(err, kerr.UnknownMemberID) && !errors.Is(err, kerr.GroupIDNotFound) {
+		s.q.e.log.Warn("leave the group", "query", s.q.id, "group", s.group, "err", err)
+	}
 }

@@ -729,11 +729,16 @@ func (q *persistentQuery) closeStages() error {
 	var errs []error
 	for _, s := range q.stages {
 		s.cycleMu.Lock()
-		// Closing leaves the group; the revocation releases the tasks.
+		// Closing revokes the partitions, which releases the tasks.
 		if s.sess != nil {
 			s.sess.Close()
 		} else if s.consumer != nil {
 			s.consumer.Close()
+		}
+		if s.consumer != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			s.leaveGroup(ctx)
+			cancel()
 		}
 		s.mu.Lock()
 		for p := range s.tasks {
