@@ -147,7 +147,7 @@ func (b *binder) joinIdent(id *sql.Ident) (expr.Node, error) {
 		return nil, sql.Errorf(sql.CodeUndefinedTable, id.At, "'%s' is not a valid stream/table name or alias.", id.Qualifier).
 			WithHint("qualify columns with %s", strings.Join(jq.aliases(), " or "))
 	}
-	if jq.rowkey >= 0 && id.Name == colRowkey {
+	if jq.rowkey >= 0 && id.Name == jq.cols[jq.rowkey].Name {
 		return colRef(jq.rowkey), nil
 	}
 	if id.Name == colRowtime && js.upto == len(jq.srcs) {
@@ -209,8 +209,31 @@ func (jq *joinQuery) srcOf(i int) int {
 	return -1
 }
 
-// colRowkey is the name of a join's synthetic key column.
+// colRowkey is the name of a join's synthetic key column, unless a
+// source has a column of that name (syntheticKeyName).
 const colRowkey = "ROWKEY"
+
+// syntheticKeyName names a join's synthetic key column as ksqlDB does:
+// ROWKEY, or, when the sources have columns named ROWKEY or ROWKEY_<n>,
+// ROWKEY_<largest n + 1> (ROWKEY counting as 0).
+func (jq *joinQuery) syntheticKeyName() string {
+	top := -1
+	for _, s := range jq.srcs {
+		for _, c := range s.scan.Cols {
+			if c.Name == colRowkey {
+				top = max(top, 0)
+			} else if n, ok := strings.CutPrefix(c.Name, colRowkey+"_"); ok {
+				if i, err := strconv.Atoi(n); err == nil && i > 0 {
+					top = max(top, i)
+				}
+			}
+		}
+	}
+	if top < 0 {
+		return colRowkey
+	}
+	return colRowkey + "_" + strconv.Itoa(top+1)
+}
 
 // bindJoin binds a join query.
 func bindJoin(cat Catalog, q *sql.Select, mode queryMode, sinkName string) (*joinQuery, error) {
@@ -288,7 +311,7 @@ func bindJoinFrom(cat Catalog, q *sql.Select) (*joinQuery, *binder, error) {
 	last := jq.steps[len(jq.steps)-1]
 	if !last.fk && (last.kind == sql.JoinFull || !isPlainCol(last.lexpr) && !isPlainCol(last.rexpr)) {
 		jq.rowkey = len(jq.cols)
-		jq.cols = append(jq.cols, OutCol{Name: colRowkey, Type: last.lexpr.DataType(), Role: sql.ColKey})
+		jq.cols = append(jq.cols, OutCol{Name: jq.syntheticKeyName(), Type: last.lexpr.DataType(), Role: sql.ColKey})
 		sc.cols = jq.cols
 	}
 	sc.join.upto = len(jq.srcs)
@@ -418,7 +441,7 @@ func (jq *joinQuery) bindOn(b *binder, st *joinStep) error {
 				x.text, exprText(st.on))
 		}
 	}
-	lt, rt := exprText(bin.L), exprText(bin.R)
+	lt, rt := jq.qualifiedText(bin.L, st.right+1), jq.qualifiedText(bin.R, st.right+1)
 	if rs[st.right] {
 		// left = right: as written.
 	} else if ls[st.right] {
@@ -443,6 +466,39 @@ func (jq *joinQuery) bindOn(b *binder, st *joinStep) error {
 			jq.keyColName(st), expr.TypeName(l.DataType()))
 	}
 	return nil
+}
+
+// qualifiedText renders e as ksqlDB's join messages print a condition:
+// each unqualified column qualified by the one source of srcs[:upto]
+// that has it (LEFT_TABLE.FOREIGN_KEY).
+func (jq *joinQuery) qualifiedText(e sql.Expr, upto int) string {
+	var set []*sql.Ident
+	walkSQL(e, func(x sql.Expr) {
+		id, ok := x.(*sql.Ident)
+		if !ok || id.Qualifier != "" {
+			return
+		}
+		owner := ""
+		for _, s := range jq.srcs[:upto] {
+			for _, c := range s.scan.Cols {
+				if c.Name == id.Name {
+					if owner != "" && owner != s.alias {
+						return // ambiguous: left as written
+					}
+					owner = s.alias
+				}
+			}
+		}
+		if owner != "" {
+			id.Qualifier = owner
+			set = append(set, id)
+		}
+	})
+	text := exprText(e)
+	for _, id := range set {
+		id.Qualifier = ""
+	}
+	return text
 }
 
 // ksqlTypeName is a type as ksqlDB's join messages print it.
@@ -630,7 +686,7 @@ func (jq *joinQuery) bindItems(b *binder, mode queryMode, sinkName string) error
 					return sql.Errorf(sql.CodeUndefinedTable, it.At, "'%s' is not a valid stream/table name or alias.", it.Qualifier)
 				}
 			} else if jq.rowkey >= 0 {
-				items = append(items, starCol(jq.rowkey, it.At, colRowkey))
+				items = append(items, starCol(jq.rowkey, it.At, jq.cols[jq.rowkey].Name))
 			}
 			for _, s := range srcs {
 				for i, c := range s.scan.Cols {
@@ -754,7 +810,7 @@ func (jq *joinQuery) orderKey(items []boundItem, sinkName string) ([]boundItem, 
 	if len(dups) > 1 {
 		sort.Strings(dups)
 		c := items[key].keyOf
-		name := colRowkey
+		name := jq.cols[c].Name
 		if s := jq.srcOf(c); s >= 0 {
 			name = jq.srcs[s].alias + "_" + jq.cols[c].Name
 		}
