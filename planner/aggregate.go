@@ -1201,12 +1201,14 @@ func planQueryAggregate(cat Catalog, q *sql.Select, props Props) (*Plan, error) 
 		return nil, err
 	}
 	if len(plan.Pre) > 0 {
-		// A push query runs one task per source partition and creates no
-		// internal topics: it groups in place, which is exact for
-		// single-partition sources.
+		// A push query creates no internal topics: instead of re-keying
+		// through one, it groups in place, in one task that reads every
+		// partition of the source (Plan.SingleTask), so each group has
+		// one accumulator.
 		if plan, err = a.lowerSingleStage(plan); err != nil {
 			return nil, err
 		}
+		plan.SingleTask = true
 	}
 	if a.join != nil {
 		// Over a join it runs one task over all partitions: exact.
