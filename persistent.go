@@ -689,29 +689,24 @@ func (s *stage) catchUp(ctx context.Context) error {
 	}
 }
 
-// progress reports whether every partition of the stage is assigned here
+// progress reports whether every partition of the stage has its task here
+// (assigned, and created by a cycle, so that pull queries see its state)
 // and whether any is behind ends.
 func (s *stage) progress(ends map[string]map[int32]int64) (assigned, behind bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	assigned = true
 	for p := int32(0); p < s.parts; p++ {
 		pos := s.pos[p]
 		if pos == nil {
-			a, ok := s.pending[p]
-			if !ok {
-				assigned = false
-				continue
-			}
-			pos = a.start
+			return false, true
 		}
 		for i, topic := range s.topics {
-			if pos == nil || pos[i] < ends[topic][p] {
-				behind = behind || pos != nil || ends[topic][p] > 0
+			if pos[i] < ends[topic][p] {
+				behind = true
 			}
 		}
 	}
-	return assigned, behind
+	return true, behind
 }
 
 // stop ends the query: each stage finishes its running cycle (which

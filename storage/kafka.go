@@ -341,12 +341,23 @@ func (k *Kafka) FenceTransactionalID(ctx context.Context, txnID string, timeout 
 	req.TransactionalID = &txnID
 	req.TransactionTimeoutMillis = int32(timeout / time.Millisecond)
 	req.ProducerID, req.ProducerEpoch = -1, -1
-	resp, err := req.RequestWith(ctx, k.cl)
-	if err == nil {
-		err = kerr.ErrorForCode(resp.ErrorCode)
+	for {
+		resp, err := req.RequestWith(ctx, k.cl)
+		if err == nil {
+			err = kerr.ErrorForCode(resp.ErrorCode)
+		}
+		// Apache Kafka answers CONCURRENT_TRANSACTIONS while it aborts
+		// the open transaction; ask again until it is done.
+		if !errors.Is(err, kerr.ConcurrentTransactions) && !errors.Is(err, kerr.CoordinatorLoadInProgress) {
+			if err != nil {
+				return fmt.Errorf("fence transactional id %q: %w", txnID, err)
+			}
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("fence transactional id %q: %w", txnID, ctx.Err())
+		case <-time.After(50 * time.Millisecond):
+		}
 	}
-	if err != nil {
-		return fmt.Errorf("fence transactional id %q: %w", txnID, err)
-	}
-	return nil
 }

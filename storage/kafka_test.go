@@ -4,8 +4,10 @@ import (
 	"errors"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
 )
 
 func TestKafkaCreateTopicIsIdempotent(t *testing.T) {
@@ -161,4 +163,46 @@ func mapsEqual(a, b map[int32]int64) bool {
 		}
 	}
 	return true
+}
+
+// FenceTransactionalID aborts the open transaction of a producer with the
+// same transactional id at once (its records never become readable and
+// the topic's last stable offset moves past them) and fences the producer.
+func TestFenceTransactionalIDAbortsTheOpenTransaction(t *testing.T) {
+	b := startBroker(t, "")
+	k := dialKafka(t, b)
+	ctx := testCtx(t)
+	if err := k.CreateTopic(ctx, "out", 1, 0, nil); err != nil {
+		t.Fatal(err)
+	}
+	old, err := NewProducer(b.Addrs(), ProducerOptions{TransactionalID: "stage-instance"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer old.Close()
+	if err := old.BeginTransaction(); err != nil {
+		t.Fatal(err)
+	}
+	produce(t, old, "out", "left open by a crash")
+	if err := k.FenceTransactionalID(ctx, "stage-instance", 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	ends, err := k.EndOffsets(ctx, "out")
+	if err != nil {
+		t.Fatal(err)
+	}
+	stable, err := k.StableOffsets(ctx, "out")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stable["out"][0] != ends["out"][0] {
+		t.Fatalf("last stable offset %d, end %d: the transaction is still open", stable["out"][0], ends["out"][0])
+	}
+	if err := old.EndTransaction(ctx, kgo.TryCommit); err == nil {
+		t.Fatal("the fenced producer committed")
+	}
+	produce(t, newClient(t, b.Addrs()), "out", "after")
+	if got := consumeAll(t, b.Addrs(), "out", 1, kgo.FetchIsolationLevel(kgo.ReadCommitted())); !slices.Equal(got, []string{"after"}) {
+		t.Fatalf("read_committed read %v", got)
+	}
 }
