@@ -89,9 +89,16 @@ func newServer(t *testing.T) *server {
 	return s
 }
 
-// start runs `sluice serve` and returns once its Postgres port accepts
-// connections (the engine is open and its queries resumed by then).
+// start runs `sluice serve` and returns once the engine is open (its
+// queries resumed, their state restored) and serves Postgres.
 func (s *server) start() {
+	s.t.Helper()
+	s.launch()
+	s.ready()
+}
+
+// launch starts the `sluice serve` process without waiting for it.
+func (s *server) launch() {
 	s.t.Helper()
 	s.starts++
 	fmt.Fprintf(s.log, "=== test: start %d\n", s.starts)
@@ -105,22 +112,30 @@ func (s *server) start() {
 		cmd.Wait()
 		close(exited)
 	}(s.cmd)
+	s.waitExit = exited
+}
+
+// ready waits until the launched process logged that it started: the
+// Postgres port listens before the engine is open, so a connection alone
+// does not tell.
+func (s *server) ready() {
+	s.t.Helper()
 	deadline := time.Now().Add(2 * time.Minute)
 	for time.Now().Before(deadline) {
 		select {
-		case <-exited:
+		case <-s.waitExit:
 			s.cmd = nil
 			s.t.Fatalf("sluice serve exited during start-up:\n%s", s.logTail())
 		default:
 		}
-		if c, err := net.Dial("tcp", s.pg); err == nil {
-			c.Close()
-			s.waitExit = exited
+		log, _ := os.ReadFile(s.log.Name())
+		since := fmt.Sprintf("=== test: start %d\n", s.starts)
+		if _, this, _ := strings.Cut(string(log), since); strings.Contains(this, `msg="sluice started"`) {
 			return
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	s.t.Fatalf("sluice serve did not listen on %s:\n%s", s.pg, s.logTail())
+	s.t.Fatalf("sluice serve did not start within 2 minutes:\n%s", s.logTail())
 }
 
 // kill ends the process with SIGKILL: no shutdown code runs.
@@ -225,10 +240,9 @@ func (s *server) outputEnd(ctx context.Context, adm *kadm.Client, topic string) 
 }
 
 // crashes SIGKILLs and restarts the server kills times at random moments
-// while a query writes about want records to topic: one kill at a random
-// point of a restart (while the engine resumes its queries and restores
-// state), the others at random points of the output's progress. It returns
-// when the last restart is up.
+// while a query writes about want records to topic: at random points of
+// the output's progress, and one at a random point of a restart. It
+// returns when the last restart is up.
 func (s *server) crashes(ctx context.Context, rng *rand.Rand, topic string, want int64, kills int) {
 	s.t.Helper()
 	adm := kadm.NewClient(s.client())
@@ -238,10 +252,14 @@ func (s *server) crashes(ctx context.Context, rng *rand.Rand, topic string, want
 		marks[i] = 0.05 + 0.85*rng.Float64()
 	}
 	sort.Float64s(marks)
-	early := rng.Intn(kills + 1) // this kill hits a fresh restart
+	// One kill (not the first) hits the restart after the previous one,
+	// at a random point of start-up: while the broker loads its log, the
+	// engine resumes its queries and restores their state.
+	early := 1 + rng.Intn(kills)
 	for k, mark := range marks {
-		if k == early && k > 0 {
-			time.Sleep(time.Duration(rng.Intn(1500)) * time.Millisecond)
+		if k == early {
+			time.Sleep(time.Duration(rng.Intn(2000)) * time.Millisecond)
+			s.t.Logf("kill %d during start-up", k+1)
 		} else {
 			for s.outputEnd(ctx, adm, topic) < int64(mark*float64(want)) {
 				if ctx.Err() != nil {
@@ -250,10 +268,14 @@ func (s *server) crashes(ctx context.Context, rng *rand.Rand, topic string, want
 				time.Sleep(10 * time.Millisecond)
 			}
 			time.Sleep(time.Duration(rng.Intn(200)) * time.Millisecond)
+			s.t.Logf("kill %d at output offset %d of ~%d", k+1, s.outputEnd(ctx, adm, topic), want)
 		}
-		s.t.Logf("kill %d at output offset %d of ~%d", k+1, s.outputEnd(ctx, adm, topic), want)
 		s.kill()
-		s.start()
+		if k+1 == early {
+			s.launch()
+		} else {
+			s.start()
+		}
 	}
 }
 
