@@ -5,6 +5,12 @@
 //   - TestEnrichmentSurvivesSIGKILL (issue #5): 1M transactions LEFT JOIN
 //     10k customers through a repartition topic; the output, read with
 //     read_committed, holds exactly one correct record per transaction.
+//   - TestAggregationSurvivesSIGKILL (issue #4): COUNT and SUM GROUP BY
+//     over 1M events through a repartition topic; per key the committed
+//     updates count 1, 2, 3, ... and each adds one input's amount once.
+//     Then the state directory is wiped (the broker's log stays): the
+//     restart restores from the changelogs, more events continue every
+//     count exactly, and pull queries answer the final values.
 //
 // The kills fall at random points of the output's progress, and one at a
 // random point of a restart (while state is restored). SLUICE_CRASH_RECORDS
