@@ -249,7 +249,7 @@ func (s *server) crashes(ctx context.Context, rng *rand.Rand, topic string, want
 	defer adm.Close()
 	marks := make([]float64, kills)
 	for i := range marks {
-		marks[i] = 0.05 + 0.85*rng.Float64()
+		marks[i] = 0.05 + 0.75*rng.Float64()
 	}
 	sort.Float64s(marks)
 	// One kill (not the first) hits the restart after the previous one,
