@@ -141,7 +141,8 @@ func TestAggregationSurvivesSIGKILL(t *testing.T) {
 		t.Fatalf("after the restore, want every input's update exactly once, continuing the counts; first problems:\n%s\nserver log tail:\n%s",
 			strings.Join(got.wrong, "\n"), s.logTail())
 	}
-	if log, _ := os.ReadFile(s.log.Name()); !strings.Contains(string(log), "restored operator state from changelog") {
+	log, _ := os.ReadFile(s.log.Name())
+	if _, since, _ := strings.Cut(string(log), fmt.Sprintf("=== test: start %d\n", s.starts)); !strings.Contains(since, `msg="restored operator state"`) {
 		t.Errorf("the engine did not log a restore from the changelogs after its state directory was wiped")
 	}
 
