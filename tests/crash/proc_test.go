@@ -255,7 +255,7 @@ func (s *server) crashes(ctx context.Context, rng *rand.Rand, topic string, want
 	// One kill (not the first) hits the restart after the previous one,
 	// at a random point of start-up: while the broker loads its log, the
 	// engine resumes its queries and restores their state.
-	early := 1 + rng.Intn(kills)
+	early := 1 + rng.Intn(max(kills-1, 1))
 	for k, mark := range marks {
 		if k == early {
 			time.Sleep(time.Duration(rng.Intn(2000)) * time.Millisecond)
