@@ -1289,6 +1289,7 @@ func explainStateful(op any) string {
 func explainStages(b *strings.Builder, stages []*Stage) {
 	for n, st := range stages {
 		fmt.Fprintf(b, "  Stage %d: source topic %q key %s value %s\n", n, st.Input.Topic, specString(st.Input.Key), specString(st.Input.Value))
+		explainJoinInputs(b, "    ", st.Joins)
 		for i, op := range st.Ops {
 			switch op := op.(type) {
 			case exec.FilterSpec:

@@ -195,13 +195,7 @@ func Explain(plan *Plan) string {
 		}
 	}
 	b.WriteString("\n")
-	for k, j := range plan.Joins {
-		fmt.Fprintf(&b, "  Join input %d: topic %q key %s value %s", k, j.Input.Topic, specString(j.Input.Key), specString(j.Input.Value))
-		if j.Input.Table {
-			b.WriteString(" table")
-		}
-		b.WriteString("\n")
-	}
+	explainJoinInputs(&b, "  ", plan.Joins)
 	for i, op := range plan.Ops {
 		switch op := op.(type) {
 		case exec.FilterSpec:
@@ -276,4 +270,18 @@ func specString(s codec.Spec) string {
 		b.WriteString(" session-windowed")
 	}
 	return b.String()
+}
+
+// explainJoinInputs renders a stage's extra inputs, one line each.
+func explainJoinInputs(b *strings.Builder, indent string, joins []JoinInput) {
+	for k, j := range joins {
+		fmt.Fprintf(b, "%sJoin input %d: topic %q key %s value %s", indent, k, j.Input.Topic, specString(j.Input.Key), specString(j.Input.Value))
+		if j.Input.Table {
+			b.WriteString(" table")
+		}
+		if len(j.Ops) > 0 {
+			fmt.Fprintf(b, " (%d operators before the join)", len(j.Ops))
+		}
+		b.WriteString("\n")
+	}
 }
