@@ -41,6 +41,10 @@ import (
 // Join k's output is [K_k, left columns..., side k+1 columns..., T_k]
 // (exec.JoinSpec), so V maps onto the last join's output by offsets.
 //
+// PARTITION BY on a join result needs no stage either: the select items
+// that compute its expressions become the result's key columns and the
+// sink's record key (bindPartitionBy, as partition.go for one stream).
+//
 // A push query creates no topics: it runs one task over every partition
 // of its inputs, and a re-keyed side is re-keyed in place (inlineSides).
 //
@@ -104,7 +108,10 @@ type joinQuery struct {
 	where   expr.Node
 	items   []boundItem
 	keyItem int // persistent: the item that is the result key
-	result  sql.SourceKind
+	// partition are the PARTITION BY expressions over V: the result is
+	// re-keyed by them instead of keyed by the join key.
+	partition []expr.Node
+	result    sql.SourceKind
 }
 
 func isJoinQuery(q *sql.Select) bool {
@@ -237,15 +244,14 @@ func (jq *joinQuery) syntheticKeyName() string {
 
 // bindJoin binds a join query.
 func bindJoin(cat Catalog, q *sql.Select, mode queryMode, sinkName string) (*joinQuery, error) {
-	if len(q.PartitionBy) > 0 {
-		return nil, sql.Errorf(sql.CodeFeatureNotSupported, q.PartitionBy[0].Position(), "PARTITION BY on a join is not supported yet").
-			WithHint("write the join to a stream first, then re-key it with PARTITION BY")
-	}
 	jq, b, err := bindJoinFrom(cat, q)
 	if err != nil {
 		return nil, err
 	}
 	sc := b.sc
+	if err := jq.bindPartitionBy(b); err != nil {
+		return nil, err
+	}
 	if q.Where != nil {
 		p, err := b.bindPredicate(q.Where, "WHERE")
 		if err != nil {
@@ -258,6 +264,93 @@ func bindJoin(cat Catalog, q *sql.Select, mode queryMode, sinkName string) (*joi
 		return nil, err
 	}
 	return jq, nil
+}
+
+// bindPartitionBy binds the PARTITION BY clause of a join over V. The
+// sink writes the result keyed by the select items that equal the
+// expressions, which is the repartition, as for a single stream
+// (partition.go).
+func (jq *joinQuery) bindPartitionBy(b *binder) error {
+	q := jq.q
+	if len(q.PartitionBy) == 0 {
+		return nil
+	}
+	at := q.PartitionBy[0].Position()
+	if jq.result == sql.KindTable {
+		return sql.Errorf(sql.CodeFeatureNotSupported, at, "Cannot repartition a TABLE source. The join of tables is keyed by its PRIMARY KEY").
+			WithHint("re-key a table with GROUP BY")
+	}
+	for _, s := range jq.srcs {
+		if s.src.Window != nil {
+			return sql.Errorf(sql.CodeFeatureNotSupported, at,
+				"Implicit repartitioning of windowed sources is not supported. See https://github.com/confluentinc/ksql/issues/4385.")
+		}
+	}
+	b.sc.clause = "PARTITION BY"
+	defer func() { b.sc.clause = "" }()
+	for _, e := range q.PartitionBy {
+		if isPredicate(e) {
+			return sql.Errorf(sql.CodeSyntax, e.Position(), "Syntax Error: PARTITION BY takes value expressions, not the condition %s", exprText(e)).
+				WithHint("partition by a column or a value computed from columns")
+		}
+		n, err := b.bind(e)
+		if err != nil {
+			return explainPartitionScope(err, q)
+		}
+		if isNullLit(n) {
+			return sql.Errorf(sql.CodeFeatureNotSupported, e.Position(), "PARTITION BY NULL on a join is not supported").
+				WithHint("partition by a column of one of the joined sources")
+		}
+		if err := checkNoMapInKey(Column{Name: exprText(e), Type: SQLType(n.DataType())}, e.Position()); err != nil {
+			return err
+		}
+		jq.partition = append(jq.partition, n)
+	}
+	return nil
+}
+
+// orderKeyPartition is orderKey for a join re-keyed by PARTITION BY: the
+// items that compute the expressions become the key columns, in the
+// clause's order; each must be selected exactly once.
+func (jq *joinQuery) orderKeyPartition(items []boundItem, sinkName string) ([]boundItem, error) {
+	var keys, values []boundItem
+	for k, p := range jq.partition {
+		at := -1
+		for i, it := range items {
+			c, isCol := it.node.(*expr.Col)
+			pc, pIsCol := p.(*expr.Col)
+			if isCol && pIsCol && c.Index == pc.Index || sameExpr(it.node, p) {
+				if at >= 0 {
+					return nil, sql.Errorf(sql.CodeDuplicateColumn, it.at,
+						"The projection contains a key column (`%s`) more than once, aliased as: %s and %s.", exprText(jq.q.PartitionBy[k]), items[at].name, it.name).
+						WithHint("keep one; to also copy the key into the value use AS_VALUE(...)")
+				}
+				at = i
+			}
+		}
+		if at < 0 {
+			text := exprText(jq.q.PartitionBy[k])
+			return nil, sql.Errorf(sql.CodeInvalidParameter, jq.q.At,
+				"Key missing from projection (ie, SELECT). See https://cnfl.io/2LV7ouS.\nThe query used to build `%s` must include the partitioning expression %s in its projection (eg, SELECT %s...).", sinkName, text, text).
+				WithHint("add %s to the SELECT list", text)
+		}
+		it := items[at]
+		it.role, it.keyOf = sql.ColKey, -1
+		keys = append(keys, it)
+		items[at].keyOf = -2 // taken
+	}
+	for _, it := range items {
+		if it.keyOf != -2 {
+			it.role, it.keyOf = sql.ColValue, -1
+			values = append(values, it)
+		}
+	}
+	if len(values) == 0 {
+		return nil, sql.Errorf(sql.CodeInvalidParameter, keys[0].at, "The projection contains no value columns").
+			WithHint("select at least one value column")
+	}
+	jq.keyItem = 0
+	return append(keys, values...), nil
 }
 
 // bindJoinFrom binds the FROM clause of a join query: its sources, their
@@ -763,6 +856,9 @@ func (jq *joinQuery) bindItems(b *binder, mode queryMode, sinkName string) error
 // join expression's column, else the first that is the right one's (or
 // ROWKEY when the key is synthetic).
 func (jq *joinQuery) orderKey(items []boundItem, sinkName string) ([]boundItem, error) {
+	if jq.partition != nil {
+		return jq.orderKeyPartition(items, sinkName)
+	}
 	if jq.steps[len(jq.steps)-1].fk {
 		return jq.orderKeyFK(items)
 	}
