@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -167,9 +166,8 @@ type VersionInfo struct {
 
 // event is one record of the MIGRATION_EVENTS stream.
 type event struct {
-	offset int64
-	key    string
-	info   VersionInfo
+	key  string
+	info VersionInfo
 	// raw is the record's columns VERSION_KEY through ERROR_REASON as text,
 	// in historyColumns order: what the table's row for key must show once
 	// the table's query has consumed the record (see tableShows).
@@ -234,29 +232,26 @@ func parseRow(r []Value, where string) (key string, info VersionInfo, err error)
 // when the stream is not there (no migration was ever applied, or
 // destroy-metadata ran).
 func readEvents(ctx context.Context, s Session, c Config) (evs []event, exists bool, err error) {
-	t, err := s.Query(ctx, fmt.Sprintf(`SELECT ROWOFFSET, %s FROM %s;`, historyColumns, c.StreamName))
+	// One partition, and a pull query over a stream returns its rows in
+	// offset order: the row order is the order in which events were
+	// written. (Pull queries do not serve ROWOFFSET, as in ksqlDB.)
+	t, err := s.Query(ctx, fmt.Sprintf(`SELECT %s FROM %s;`, historyColumns, c.StreamName))
 	if err != nil {
 		if isUndefined(err) {
 			return nil, false, nil
 		}
 		return nil, false, fmt.Errorf("read the migration history from %s: %w", c.StreamName, err)
 	}
-	for _, r := range t.Rows {
-		if len(r) != 10 {
-			return nil, true, fmt.Errorf("read the migration history: got %d columns, want 10", len(r))
+	for i, r := range t.Rows {
+		if len(r) != 9 {
+			return nil, true, fmt.Errorf("read the migration history: got %d columns, want 9", len(r))
 		}
-		off, err := strconv.ParseInt(r[0].Text, 10, 64)
-		if err != nil {
-			return nil, true, fmt.Errorf("read the migration history: bad ROWOFFSET %q", r[0].Text)
-		}
-		key, info, err := parseRow(r[1:], fmt.Sprintf("%s offset %d", c.StreamName, off))
+		key, info, err := parseRow(r, fmt.Sprintf("%s row %d", c.StreamName, i+1))
 		if err != nil {
 			return nil, true, err
 		}
-		evs = append(evs, event{offset: off, key: key, info: info, raw: r[1:]})
+		evs = append(evs, event{key: key, info: info, raw: r})
 	}
-	// One partition: offsets are the order in which events were written.
-	sort.Slice(evs, func(i, j int) bool { return evs[i].offset < evs[j].offset })
 	return evs, true, nil
 }
 

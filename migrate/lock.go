@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"sort"
 	"strconv"
 	"time"
 )
@@ -54,7 +53,6 @@ var ErrLockLost = errors.New("lost the migrations lock")
 
 // lockRecord is one record of the lock stream.
 type lockRecord struct {
-	offset  int64
 	time    int64 // ROWTIME, ms: the time the engine accepted the record
 	owner   string
 	action  string
@@ -127,24 +125,25 @@ func newOwner() string {
 }
 
 func (l *applyLock) read(ctx context.Context) ([]lockRecord, error) {
-	t, err := l.s.Query(ctx, fmt.Sprintf(`SELECT ROWOFFSET, ROWTIME, OWNER, ACTION, LEASE_MS FROM %s;`, l.cfg.LockName))
+	// The lock stream has one partition, and a pull query over a stream
+	// returns its rows in offset order: the row order is the log order.
+	// (Pull queries do not serve ROWOFFSET, as in ksqlDB.)
+	t, err := l.s.Query(ctx, fmt.Sprintf(`SELECT ROWTIME, OWNER, ACTION, LEASE_MS FROM %s;`, l.cfg.LockName))
 	if err != nil {
 		return nil, fmt.Errorf("read the migrations lock %s: %w", l.cfg.LockName, err)
 	}
 	recs := make([]lockRecord, 0, len(t.Rows))
 	for _, r := range t.Rows {
-		if len(r) != 5 {
-			return nil, fmt.Errorf("read the migrations lock: got %d columns, want 5", len(r))
+		if len(r) != 4 {
+			return nil, fmt.Errorf("read the migrations lock: got %d columns, want 4", len(r))
 		}
-		off, err1 := strconv.ParseInt(r[0].Text, 10, 64)
-		ts, err2 := strconv.ParseInt(r[1].Text, 10, 64)
-		lease, err3 := strconv.ParseInt(r[4].Text, 10, 64)
-		if err := errors.Join(err1, err2, err3); err != nil {
+		ts, err1 := strconv.ParseInt(r[0].Text, 10, 64)
+		lease, err2 := strconv.ParseInt(r[3].Text, 10, 64)
+		if err := errors.Join(err1, err2); err != nil {
 			return nil, fmt.Errorf("read the migrations lock: bad record: %w", err)
 		}
-		recs = append(recs, lockRecord{offset: off, time: ts, owner: r[2].Text, action: r[3].Text, leaseMs: lease})
+		recs = append(recs, lockRecord{time: ts, owner: r[1].Text, action: r[2].Text, leaseMs: lease})
 	}
-	sort.Slice(recs, func(i, j int) bool { return recs[i].offset < recs[j].offset })
 	return recs, nil
 }
 

@@ -420,8 +420,8 @@ func TestDestroyMetadata(t *testing.T) {
 }
 
 func TestFoldLock(t *testing.T) {
-	rec := func(off, at int64, owner, action string) lockRecord {
-		return lockRecord{offset: off, time: at, owner: owner, action: action, leaseMs: 100}
+	rec := func(at int64, owner, action string) lockRecord {
+		return lockRecord{time: at, owner: owner, action: action, leaseMs: 100}
 	}
 	cases := []struct {
 		name string
@@ -429,12 +429,12 @@ func TestFoldLock(t *testing.T) {
 		want string
 	}{
 		{"empty", nil, ""},
-		{"first acquire wins", []lockRecord{rec(0, 10, "a", actionAcquire), rec(1, 11, "b", actionAcquire)}, "a"},
-		{"release frees", []lockRecord{rec(0, 10, "a", actionAcquire), rec(1, 11, "b", actionAcquire), rec(2, 12, "a", actionRelease), rec(3, 13, "b", actionAcquire)}, "b"},
-		{"release by another is ignored", []lockRecord{rec(0, 10, "a", actionAcquire), rec(1, 11, "b", actionRelease)}, "a"},
-		{"expired lease is taken", []lockRecord{rec(0, 10, "a", actionAcquire), rec(1, 110, "b", actionAcquire)}, "b"},
-		{"renew extends", []lockRecord{rec(0, 10, "a", actionAcquire), rec(1, 100, "a", actionRenew), rec(2, 150, "b", actionAcquire)}, "a"},
-		{"renew after takeover is ignored", []lockRecord{rec(0, 10, "a", actionAcquire), rec(1, 120, "b", actionAcquire), rec(2, 121, "a", actionRenew)}, "b"},
+		{"first acquire wins", []lockRecord{rec(10, "a", actionAcquire), rec(11, "b", actionAcquire)}, "a"},
+		{"release frees", []lockRecord{rec(10, "a", actionAcquire), rec(11, "b", actionAcquire), rec(12, "a", actionRelease), rec(13, "b", actionAcquire)}, "b"},
+		{"release by another is ignored", []lockRecord{rec(10, "a", actionAcquire), rec(11, "b", actionRelease)}, "a"},
+		{"expired lease is taken", []lockRecord{rec(10, "a", actionAcquire), rec(110, "b", actionAcquire)}, "b"},
+		{"renew extends", []lockRecord{rec(10, "a", actionAcquire), rec(100, "a", actionRenew), rec(150, "b", actionAcquire)}, "a"},
+		{"renew after takeover is ignored", []lockRecord{rec(10, "a", actionAcquire), rec(120, "b", actionAcquire), rec(121, "a", actionRenew)}, "b"},
 	}
 	for _, c := range cases {
 		h := foldLock(c.recs)
@@ -627,12 +627,11 @@ func TestTableRows(t *testing.T) {
 	// The table after the events of v1, the failed run, and the retry's
 	// version event, as LATEST_BY_OFFSET with NULLs ignored computes it.
 	var evs []event
-	for i, w := range []struct {
+	for _, w := range []struct {
 		key string
 		v   *VersionInfo
 	}{{"1", v1}, {currentKey, v1}, {"2", failed}, {currentKey, failed}, {"2", retry}} {
 		_, ev := eventOf(c, w.key, w.v)
-		ev.offset = int64(i)
 		evs = append(evs, ev)
 	}
 	rows := tableRows{}
