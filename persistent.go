@@ -464,7 +464,14 @@ func (s *stage) cycle(pollCtx context.Context) (int, error) {
 	work := map[int32][][]*kgo.Record{}
 	collect := func(fp kgo.FetchTopicPartition) {
 		i := s.inputIndex(fp.Topic)
-		if len(fp.Records) == 0 || i < 0 || s.tasks[fp.Partition] == nil {
+		if len(fp.Records) == 0 || i < 0 {
+			return
+		}
+		if s.tasks[fp.Partition] == nil {
+			// Cannot happen (a partition's records follow its
+			// assignment, and takeAssigned ran); skipping them would
+			// commit their offsets unprocessed, so fail the cycle.
+			errs = append(errs, fmt.Errorf("records of %s[%d] without a task here", fp.Topic, fp.Partition))
 			return
 		}
 		recs := work[fp.Partition]
@@ -485,6 +492,9 @@ func (s *stage) cycle(pollCtx context.Context) (int, error) {
 		}
 	}
 	fetches.EachPartition(collect)
+	if len(errs) > 0 {
+		return 0, errors.Join(errs...)
+	}
 	if n > 0 && len(s.topics) > 1 {
 		// A join orders its inputs by time only within what it is handed
 		// (exec.Task.ProcessInputs). One poll may bring one topic's
@@ -637,9 +647,13 @@ func (s *stage) commitOffsets(ctx context.Context, work map[int32][][]*kgo.Recor
 // rewind moves the consumer back to the committed offsets after a failed
 // cycle, so the failed work is redone against the matching state.
 func (s *stage) rewind() {
-	set := map[string]map[int32]kgo.EpochOffset{}
+	// The group's committed offsets, for partitions without a task too;
+	// the tasks' own record of them where they have one.
+	set := s.consumer.CommittedOffsets()
 	for _, topic := range s.topics {
-		set[topic] = map[int32]kgo.EpochOffset{}
+		if set[topic] == nil {
+			set[topic] = map[int32]kgo.EpochOffset{}
+		}
 	}
 	s.mu.Lock()
 	for p, offs := range s.done {
