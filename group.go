@@ -228,7 +228,7 @@ func (s *stage) adjustOffsets(_ context.Context, offsets map[string]map[int32]kg
 		case !have:
 			// Nothing committed (the query's creation commits its start
 			// offsets, so this is a partition added since): the reset
-			// offset applies, and no state exists yet.
+			// offset applies; restoring finds empty changelogs.
 			start = nil
 		}
 		if start != nil {
@@ -258,8 +258,7 @@ func notBehind(local, committed []int64) bool {
 
 // onRevoked releases the tasks of revoked (or lost) partitions. It runs
 // between cycles (the consumer blocks rebalances while a cycle works), so
-// each task's last cycle has committed or aborted; only its uncommitted
-// nothing is dropped.
+// each task's last cycle has committed or aborted and nothing is in flight.
 func (s *stage) onRevoked(_ context.Context, _ *kgo.Client, revoked map[string][]int32) {
 	parts := map[int32]bool{}
 	for _, topic := range s.topics {
