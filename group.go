@@ -170,6 +170,8 @@ func (s *stage) groupOpts() []kgo.Opt {
 		kgo.DisableAutoCommit(),
 		kgo.SessionTimeout(groupSessionTimeout),
 		kgo.HeartbeatInterval(groupHeartbeat),
+		// A callback, even an empty one, makes the assign phase wait for
+		// a running cycle too (BlockRebalanceOnPoll gates it only then).
 		kgo.OnPartitionsAssigned(func(context.Context, *kgo.Client, map[string][]int32) {}),
 		kgo.OnPartitionsRevoked(s.onRevoked),
 		kgo.OnPartitionsLost(s.onRevoked),
