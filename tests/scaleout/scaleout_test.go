@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/sluicedb/sluice/tests/internal/sluicebin"
 )
 
 const (
@@ -24,15 +26,10 @@ const (
 	partitions = 6
 )
 
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
+// binary is the sluice binary sluicebin.Main built.
+var binary string
+
+func TestMain(m *testing.M) { sluicebin.Main(m, &binary) }
 
 // waitListen waits until something accepts connections on addr.
 func waitListen(t *testing.T, addr, what string) {
@@ -235,13 +232,10 @@ func TestTwoInstancesShareAndTakeOver(t *testing.T) {
 	if d := os.Getenv("SLUICE_SCALEOUT_DIR"); d != "" {
 		dir = d // keep the logs and data for a look afterwards
 	}
-	bin := filepath.Join(dir, "sluice")
-	if out, err := exec.Command("go", "build", "-o", bin, "github.com/sluicedb/sluice/cmd/sluice").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
+	bin := binary
 
 	// The broker, in its own process: it lives until its stdin closes.
-	kb := freeAddr(t)
+	kb := sluicebin.FreeAddr(t)
 	broker := exec.Command(bin, "bench", "broker", "--data-dir", filepath.Join(dir, "broker"), "--addr", kb)
 	brokerIn, err := broker.StdinPipe()
 	if err != nil {
@@ -263,7 +257,7 @@ func TestTwoInstancesShareAndTakeOver(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { logf.Close() })
-		in := &instance{t: t, name: name, bin: bin, dir: filepath.Join(dir, name), pg: freeAddr(t), kb: kb, log: logf}
+		in := &instance{t: t, name: name, bin: bin, dir: filepath.Join(dir, name), pg: sluicebin.FreeAddr(t), kb: kb, log: logf}
 		in.start()
 		t.Cleanup(in.kill)
 		return in
