@@ -395,6 +395,11 @@ func (a *aggQuery) bind(b *binder, mode queryMode, sinkName string, props Props)
 	}
 	// SELECT and HAVING, with WINDOWSTART/WINDOWEND and the aggregate
 	// placeholders after the source columns.
+	if a.join != nil && a.window != nil {
+		if err := rejectJoinWindowBounds(q); err != nil {
+			return nil, err
+		}
+	}
 	cols := append([]OutCol(nil), a.cols...)
 	wsIdx := len(cols)
 	if a.window != nil {
@@ -628,6 +633,25 @@ func (a *aggQuery) nameKeys(mode queryMode, sinkName string) error {
 			WithHint("select at least one aggregate or AS_VALUE(<key>)")
 	}
 	return nil
+}
+
+// rejectJoinWindowBounds rejects WINDOWSTART and WINDOWEND in the select
+// list of a windowed aggregation over a join, as ksqlDB does: the window
+// bounds of its rows are only in the result's windowed key.
+func rejectJoinWindowBounds(q *sql.Select) error {
+	var err error
+	for _, it := range q.Items {
+		if it.Star {
+			continue
+		}
+		walkSQL(it.Expr, func(e sql.Expr) {
+			if id, ok := e.(*sql.Ident); ok && err == nil && (id.Name == colWindowstart || id.Name == colWindowend) {
+				err = sql.Errorf(sql.CodeUndefinedColumn, id.At, "SELECT column '%s' cannot be resolved", id.Name).
+					WithHint("a windowed aggregation over a join keeps the window bounds in its key only")
+			}
+		})
+	}
+	return err
 }
 
 func errWindowWithoutGroupBy(w *sql.WindowSpec) error {
