@@ -273,6 +273,7 @@ func (s *stage) newTask(p int32, restore bool) (_ *taskRunner, _ *taskState, err
 	producer := s.producer
 	produce := func(r *kgo.Record) { producer.Produce(context.Background(), r, s.onProduced) }
 	ts := newTaskState(q.e, s.name, p, restore, produce)
+	ts.partitions = s.parts
 	defer func() {
 		if err != nil {
 			ts.close()

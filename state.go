@@ -3,6 +3,7 @@ package sluice
 import (
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"hash/crc32"
 	"time"
@@ -28,10 +29,13 @@ type taskState struct {
 	e         *Engine
 	stage     string // query id, or query id + "#n" for stage n of a multi-stage query
 	partition int32
-	batch     *storage.WriteBatch
-	stores    map[string]*opStore
-	restore   bool // no local checkpoint: rebuild stores from their changelogs
-	produce   func(*kgo.Record)
+	// partitions is the stage's task count, the partition count of its
+	// changelogs (0 when unknown: the changelog then covers partition).
+	partitions int32
+	batch      *storage.WriteBatch
+	stores     map[string]*opStore
+	restore    bool // no local checkpoint: rebuild stores from their changelogs
+	produce    func(*kgo.Record)
 	// noChangelog: state of a transient query, which has no changelog.
 	noChangelog bool
 	// cached is the size of the stores' caches (see opStore), bounded by
@@ -172,26 +176,12 @@ func (ts *taskState) open(name string) (exec.StateStore, error) {
 	}
 	ctx, cancel := context.WithTimeout(ts.e.ctx, restoreTimeout)
 	defer cancel()
-	compact := "compact"
-	info, ok, err := ts.e.kafka.DescribeTopic(ctx, s.topic)
-	if err != nil {
-		return nil, err
+	want := ts.partition + 1
+	if ts.partitions > want {
+		want = ts.partitions
 	}
-	// Tasks open their stores one partition at a time, so the changelog
-	// grows to cover each task's partition as it opens.
-	switch {
-	case !ok:
-		if err := ts.e.kafka.CreateTopic(ctx, s.topic, ts.partition+1, 0, map[string]*string{"cleanup.policy": &compact}); err != nil {
-			return nil, fmt.Errorf("create changelog %q: %w", s.topic, err)
-		}
-	case info.Partitions <= ts.partition:
-		resp, err := ts.e.kafka.Admin().UpdatePartitions(ctx, int(ts.partition+1), s.topic)
-		if err == nil {
-			err = resp.Error()
-		}
-		if err != nil {
-			return nil, fmt.Errorf("grow changelog %q to %d partitions: %w", s.topic, ts.partition+1, err)
-		}
+	if err := ts.e.ensureChangelog(ctx, s.topic, want); err != nil {
+		return nil, err
 	}
 	if ts.restore {
 		if err := s.restoreFromChangelog(ctx); err != nil {
@@ -200,6 +190,45 @@ func (ts *taskState) open(name string) (exec.StateStore, error) {
 	}
 	ts.stores[name] = s
 	return s, nil
+}
+
+// ensureChangelog makes the compacted changelog topic exist with at least
+// partitions partitions. Every task of a stage asks for the stage's task
+// count, so tasks of several instances opening their stores at once agree
+// on it; a concurrent create or grow by another task is not an error, the
+// topic is described again.
+func (e *Engine) ensureChangelog(ctx context.Context, topic string, partitions int32) error {
+	compact := "compact"
+	var last error
+	for attempt := 0; attempt < 5; attempt++ {
+		info, ok, err := e.kafka.DescribeTopic(ctx, topic)
+		if err != nil {
+			return err
+		}
+		switch {
+		case !ok:
+			last = e.kafka.CreateTopic(ctx, topic, partitions, 0, map[string]*string{"cleanup.policy": &compact})
+			var mismatch *storage.TopicMismatchError
+			if last == nil || !errors.As(last, &mismatch) {
+				if last != nil {
+					return fmt.Errorf("create changelog %q: %w", topic, last)
+				}
+				return nil
+			}
+		case info.Partitions >= partitions:
+			return nil
+		default:
+			resp, err := e.kafka.Admin().UpdatePartitions(ctx, int(partitions), topic)
+			if err == nil {
+				err = resp.Error()
+			}
+			if err == nil {
+				return nil
+			}
+			last = err
+		}
+	}
+	return fmt.Errorf("changelog %q does not reach %d partitions while other tasks change it: %w", topic, partitions, last)
 }
 
 // storeID is the operator id of a named store within its stage's key space.
