@@ -650,7 +650,12 @@ func (s *stage) commitOffsets(ctx context.Context, work map[int32][][]*kgo.Recor
 func (s *stage) rewind() {
 	// The group's committed offsets, for partitions without a task too;
 	// the tasks' own record of them where they have one.
+	// nil when the consumer is not in the group now (the brokers are
+	// unreachable, or it is rejoining).
 	set := s.consumer.CommittedOffsets()
+	if set == nil {
+		set = map[string]map[int32]kgo.EpochOffset{}
+	}
 	for _, topic := range s.topics {
 		if set[topic] == nil {
 			set[topic] = map[int32]kgo.EpochOffset{}

@@ -17,12 +17,12 @@ import (
 // brokerAddrPrefix starts the line a child broker prints once it listens.
 const brokerAddrPrefix = "broker-addr="
 
-// ServeBroker runs the embedded broker for a benchmark's parent process: it
-// starts storage.StartBroker on addr with its log in dataDir, prints
-// "broker-addr=<host:port>" on stdout and serves until stdin reaches EOF or
-// ctx ends. Watching stdin ties the child's life to the parent's: the pipe
-// closes when the parent exits, however it exits, so no broker is left
-// behind.
+// ServeBroker runs the embedded broker alone: it starts
+// storage.StartBroker on addr with its log in dataDir, prints
+// "broker-addr=<host:port>" on stdout and serves until ctx ends or, when
+// stdin is not nil, until stdin reaches EOF. Watching stdin ties a child
+// broker's life to its parent's (a benchmark's): the pipe closes when the
+// parent exits, however it exits, so no broker is left behind.
 func ServeBroker(ctx context.Context, dataDir, addr string, stdin io.Reader, stdout io.Writer, logger *slog.Logger) error {
 	b, err := storage.StartBroker(ctx, storage.BrokerConfig{DataDir: dataDir, Addr: addr, Logger: logger})
 	if err != nil {
@@ -33,10 +33,12 @@ func ServeBroker(ctx context.Context, dataDir, addr string, stdin io.Reader, std
 		return err
 	}
 	eof := make(chan struct{})
-	go func() {
-		io.Copy(io.Discard, stdin)
-		close(eof)
-	}()
+	if stdin != nil {
+		go func() {
+			io.Copy(io.Discard, stdin)
+			close(eof)
+		}()
+	}
 	select {
 	case <-ctx.Done():
 	case <-eof:

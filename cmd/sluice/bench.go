@@ -23,13 +23,17 @@ import (
 const benchUsage = `Usage:
   sluice bench load [flags]      write Nexmark events to Kafka
   sluice bench nexmark [flags]   run Nexmark queries on sluice and on a hand-written baseline
+  sluice bench broker [flags]    run the embedded broker alone (for several 'sluice serve --brokers')
 
 Run 'sluice bench <command> -h' for its flags.
 `
 
-// benchCmd runs 'sluice bench ...'. The "broker" subcommand is internal: the
-// nexmark benchmark re-executes this binary with it to run the broker in a
-// child process, so that the engine's CPU time can be measured alone.
+// benchCmd runs 'sluice bench ...'. The "broker" subcommand runs the
+// embedded broker alone, until SIGINT or SIGTERM: a Kafka for several
+// 'sluice serve --brokers' instances. The nexmark benchmark re-executes this
+// binary with it (and --exit-on-stdin-close, so that the child dies with
+// its parent) to run the broker in a child process, so that the engine's
+// CPU time can be measured alone.
 func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, benchUsage)
@@ -220,7 +224,7 @@ Flags:
 		ProfileDir:    profileDir,
 		Progress:      stderr,
 		BrokerCommand: func(dataDir string) *exec.Cmd {
-			cmd := exec.Command(self, "bench", "broker", "--data-dir", dataDir)
+			cmd := exec.Command(self, "bench", "broker", "--exit-on-stdin-close", "--data-dir", dataDir)
 			cmd.Stderr = stderr
 			return cmd
 		},
@@ -240,11 +244,16 @@ func benchBroker(ctx context.Context, args []string, stdout, stderr io.Writer) i
 	fs.SetOutput(stderr)
 	dataDir := fs.String("data-dir", "", "the broker's log directory (empty: in memory)")
 	addr := fs.String("addr", "127.0.0.1:0", "listen address")
+	stdinClose := fs.Bool("exit-on-stdin-close", false, "also stop when standard input closes (for a parent process that owns the broker)")
 	if code, ok := parseFlags(fs, args, stderr); !ok {
 		return code
 	}
+	var stdin io.Reader
+	if *stdinClose {
+		stdin = os.Stdin
+	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	if err := bench.ServeBroker(ctx, *dataDir, *addr, os.Stdin, stdout, logger); err != nil {
+	if err := bench.ServeBroker(ctx, *dataDir, *addr, stdin, stdout, logger); err != nil {
 		fmt.Fprintf(stderr, "sluice bench broker: %v\n", err)
 		return exitError
 	}
