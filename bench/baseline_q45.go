@@ -2,6 +2,7 @@ package bench
 
 import (
 	"cmp"
+	"container/heap"
 	"math"
 	"slices"
 	"strconv"
@@ -39,8 +40,9 @@ const q4WithinMillis = 10_000
 // (nexmark_q4_max, one update per joined bid), and the running average of
 // those maxima per category, emitted for every update of the maximum
 // table as the engine's table aggregation does (the old maximum retracted,
-// the new one added, one output). A bid that arrives before its auction
-// waits for it, as in newQ8; both sides expire behind the watermark.
+// the new one added, one output). The inputs are processed in event-time
+// order, which makes the averages deterministic; both sides of the join
+// expire behind the watermark.
 func newQ4() baselineProc {
 	type category struct{ sum, count int64 }
 	type auction struct {
@@ -90,39 +92,104 @@ func newQ4() baselineProc {
 			}
 		}
 	}
-	return func(input int, r *kgo.Record, out *baselineOut) error {
-		var t int64
-		if input == 0 {
-			var a auctionQ4
-			if err := json.UnmarshalNoEscape(r.Value, &a); err != nil {
-				return err
-			}
-			t = a.DateTime
-			au := &auction{category: a.Category, t: a.DateTime, expires: a.Expires}
-			auctions[a.ID] = au
-			if bs := waiting[a.ID]; bs != nil {
-				delete(waiting, a.ID)
+	// handle joins one event, in event-time order.
+	handle := func(out *baselineOut, e *q4Event) {
+		if e.input == 0 {
+			a := &auction{category: e.a.Category, t: e.a.DateTime, expires: e.a.Expires}
+			auctions[e.a.ID] = a
+			if bs := waiting[e.a.ID]; bs != nil {
+				delete(waiting, e.a.ID)
 				for _, b := range bs {
-					join(out, au, b)
+					join(out, a, b)
 				}
 			}
+		} else if a := auctions[e.b.Auction]; a != nil {
+			join(out, a, e.b)
 		} else {
-			var b bidQ4
-			if err := json.UnmarshalNoEscape(r.Value, &b); err != nil {
-				return err
-			}
-			t = b.DateTime
-			if a := auctions[b.Auction]; a != nil {
-				join(out, a, b)
-			} else {
-				waiting[b.Auction] = append(waiting[b.Auction], b)
-			}
+			waiting[e.b.Auction] = append(waiting[e.b.Auction], e.b)
 		}
-		if cut, ok := wm.observe(input, r.Partition, t); ok {
+		if cut, ok := wm.observe(e.input, e.part, e.t); ok {
 			expire(cut)
 		}
+	}
+	// The averages a category goes through depend on the order of its
+	// auctions' updates, so events are held in a heap and processed in
+	// event-time order (ties by input, partition, offset): an event is
+	// released once every input partition has delivered a later one,
+	// and whatever is held when the input ends is released then.
+	var held q4Heap
+	latest := map[[2]int32]int64{} // (input, partition) -> latest time
+	release := func(out *baselineOut, below int64) {
+		for len(held) > 0 && held[0].t < below {
+			e := heap.Pop(&held).(*q4Event)
+			handle(out, e)
+		}
+	}
+	return func(input int, r *kgo.Record, out *baselineOut) error {
+		if r == nil {
+			release(out, math.MaxInt64)
+			return nil
+		}
+		e := &q4Event{input: input, part: r.Partition, off: r.Offset}
+		if input == 0 {
+			if err := json.UnmarshalNoEscape(r.Value, &e.a); err != nil {
+				return err
+			}
+			e.t = e.a.DateTime
+		} else {
+			if err := json.UnmarshalNoEscape(r.Value, &e.b); err != nil {
+				return err
+			}
+			e.t = e.b.DateTime
+		}
+		heap.Push(&held, e)
+		latest[[2]int32{int32(input), r.Partition}] = e.t
+		if len(latest) < out.partitions {
+			return nil
+		}
+		low := int64(math.MaxInt64)
+		for _, t := range latest {
+			low = min(low, t)
+		}
+		release(out, low)
 		return nil
 	}
+}
+
+// q4Event is an input record of q4, decoded, waiting for its turn.
+type q4Event struct {
+	t     int64
+	input int
+	part  int32
+	off   int64
+	a     auctionQ4 // input 0
+	b     bidQ4     // input 1
+}
+
+// q4Heap orders held events by time, input, partition and offset.
+type q4Heap []*q4Event
+
+func (h q4Heap) Len() int { return len(h) }
+func (h q4Heap) Less(i, j int) bool {
+	x, y := h[i], h[j]
+	if x.t != y.t {
+		return x.t < y.t
+	}
+	if x.input != y.input {
+		return x.input < y.input
+	}
+	if x.part != y.part {
+		return x.part < y.part
+	}
+	return x.off < y.off
+}
+func (h q4Heap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
+func (h *q4Heap) Push(x any)   { *h = append(*h, x.(*q4Event)) }
+func (h *q4Heap) Pop() any {
+	old := *h
+	e := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return e
 }
 
 // appendJavaDouble appends f as the engine's JSON serializer writes a
