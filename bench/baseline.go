@@ -97,7 +97,7 @@ var baselines = map[string]baselineQuery{
 	"q2": stateless("q2"),
 	"q3": {inputs: []nexmark.Kind{nexmark.KindPerson, nexmark.KindAuction}, new: newQ3},
 	"q4": {inputs: []nexmark.Kind{nexmark.KindAuction, nexmark.KindBid}, new: newQ4, atEnd: true},
-	"q5": {inputs: []nexmark.Kind{nexmark.KindBid}, new: newQ5},
+	"q5": {inputs: []nexmark.Kind{nexmark.KindBid}, new: newQ5, atEnd: true},
 	"q7": {inputs: []nexmark.Kind{nexmark.KindBid}, new: newQ7},
 	"q8": {inputs: []nexmark.Kind{nexmark.KindPerson, nexmark.KindAuction}, new: newQ8},
 	// Stream-table enrichment (bench/nexmark/sql/enrich.sql).
