@@ -1319,6 +1319,30 @@ func (jq *joinQuery) checkPartitions() error {
 	return nil
 }
 
+// projectColumns appends the side's stored columns (not pseudo columns nor
+// headers) to proj and to the value format of the internal topic that
+// re-keys the side, after proj's key expression (position 0), and points
+// s.colMap at their positions there (-1 for columns not carried). It
+// returns how many columns it appended.
+func (s *joinSrc) projectColumns(proj *exec.ProjectSpec, value *codec.Spec) int {
+	s.colMap = make([]int, len(s.scan.Cols))
+	for c := range s.colMap {
+		s.colMap[c] = -1
+	}
+	nv := 0
+	for c, col := range s.scan.Cols {
+		if col.Pseudo || col.Role == sql.ColHeaders || col.Role == sql.ColHeader {
+			continue
+		}
+		proj.Exprs = append(proj.Exprs, &expr.Col{Index: c, Name: col.Name, Type: col.Type})
+		proj.Names = append(proj.Names, col.Name)
+		value.Fields = append(value.Fields, expr.Field(col.Name, col.Type))
+		nv++
+		s.colMap[c] = nv
+	}
+	return nv
+}
+
 // repartition re-keys stream source i by keyExpr through an internal topic
 // and points the side at that topic.
 func (jq *joinQuery) repartition(queryID string, i int, s *joinSrc, keyExpr expr.Node) error {
@@ -1349,21 +1373,7 @@ func (jq *joinQuery) repartition(queryID string, i int, s *joinSrc, keyExpr expr
 	}
 	key.Fields = []arrow.Field{expr.Field("$JOINKEY", local.DataType())}
 	value := codec.Spec{Format: codec.JSON}
-	s.colMap = make([]int, len(s.scan.Cols))
-	for c := range s.colMap {
-		s.colMap[c] = -1
-	}
-	nv := 0
-	for c, col := range s.scan.Cols {
-		if col.Pseudo || col.Role == sql.ColHeaders || col.Role == sql.ColHeader {
-			continue
-		}
-		proj.Exprs = append(proj.Exprs, &expr.Col{Index: c, Name: col.Name, Type: col.Type})
-		proj.Names = append(proj.Names, col.Name)
-		value.Fields = append(value.Fields, expr.Field(col.Name, col.Type))
-		nv++
-		s.colMap[c] = nv
-	}
+	nv := s.projectColumns(&proj, &value)
 	rt := scanIndex(s.scan, colRowtime)
 	proj.Exprs = append(proj.Exprs, &expr.Col{Index: rt, Name: colRowtime, Type: expr.TimestampType})
 	proj.Names = append(proj.Names, hiddenTimeName)
@@ -1430,21 +1440,7 @@ func (jq *joinQuery) subscribe(queryID string, s *joinSrc, keyExpr expr.Node, ri
 	key := rightKey
 	key.Fields = []arrow.Field{expr.Field("$FK", local.DataType())}
 	value := codec.Spec{Format: codec.JSON}
-	s.colMap = make([]int, len(s.scan.Cols))
-	for c := range s.colMap {
-		s.colMap[c] = -1
-	}
-	nv := 0
-	for c, col := range s.scan.Cols {
-		if col.Pseudo || col.Role == sql.ColHeaders || col.Role == sql.ColHeader {
-			continue
-		}
-		proj.Exprs = append(proj.Exprs, &expr.Col{Index: c, Name: col.Name, Type: col.Type})
-		proj.Names = append(proj.Names, col.Name)
-		value.Fields = append(value.Fields, expr.Field(col.Name, col.Type))
-		nv++
-		s.colMap[c] = nv
-	}
+	nv := s.projectColumns(&proj, &value)
 	proj.Exprs = append(proj.Exprs, &expr.Col{Index: scanIndex(s.scan, colRowtime), Name: colRowtime, Type: expr.TimestampType})
 	proj.Names = append(proj.Names, hiddenTimeName)
 	// After ChangeColumn: $FK, columns (1..nv), ROWTIME (nv+1), $CHANGE (nv+2).
