@@ -101,8 +101,13 @@ type stage struct {
 	assigned uint64 // assignments so far (assignment.seq)
 
 	cycleMu sync.Mutex // one processing cycle at a time
-	errMu   sync.Mutex
-	lastErr error
+	// cycleLimit bounds the records of a cycle's poll (guarded by
+	// cycleMu; 0 means maxCycleRecords). A cycle that runs out of
+	// cycleTimeout shrinks it, so that redoing the work makes progress;
+	// cycles that succeed grow it back.
+	cycleLimit int
+	errMu      sync.Mutex
+	lastErr    error
 }
 
 // stageSpec is what the plan says about a stage.
@@ -417,8 +422,12 @@ func (q *persistentQuery) setState(st string) {
 // a cycle anyway.
 const idlePoll = time.Second
 
-// maxCycleRecords bounds the records one poll of a cycle takes.
-const maxCycleRecords = 16384
+// maxCycleRecords bounds the records one poll of a cycle takes;
+// minCycleRecords is the least a cycle that timed out shrinks it to.
+const (
+	maxCycleRecords = 16384
+	minCycleRecords = 16
+)
 
 // cycleTimeout bounds the work of a cycle after its poll: processing,
 // flushing the sink and committing.
@@ -434,7 +443,11 @@ func (s *stage) cycle(pollCtx context.Context) (int, error) {
 	// A cycle is bounded: its work (and, under exactly-once, its
 	// transaction) must finish well within cycleTimeout even when a large
 	// backlog is buffered, and smaller cycles commit (and emit) sooner.
-	fetches := s.consumer.PollRecords(pollCtx, maxCycleRecords)
+	limit := s.cycleLimit
+	if limit == 0 {
+		limit = maxCycleRecords
+	}
+	fetches := s.consumer.PollRecords(pollCtx, limit)
 	// The poll blocked rebalances (kgo.BlockRebalanceOnPoll): partitions
 	// move between cycles, never inside one.
 	defer s.consumer.AllowRebalance()
@@ -504,7 +517,7 @@ func (s *stage) cycle(pollCtx context.Context) (int, error) {
 		// data on all of a task's partitions.
 		for extra := 0; extra < joinExtraPolls; extra++ {
 			waitCtx, cancel := context.WithTimeout(ctx, joinPollWait)
-			more := s.consumer.PollRecords(waitCtx, maxCycleRecords)
+			more := s.consumer.PollRecords(waitCtx, limit)
 			cancel()
 			if more.IsClientClosed() || more.NumRecords() == 0 {
 				break
@@ -593,7 +606,19 @@ func (s *stage) cycle(pollCtx context.Context) (int, error) {
 			s.states[p].discard()
 			s.pos[p] = slices.Clone(s.done[p])
 		}
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) && limit > minCycleRecords {
+			// The same work would time out again: redo it in smaller
+			// cycles.
+			s.cycleLimit = max(limit/4, minCycleRecords)
+			s.q.e.log.Warn("cycle ran out of time; smaller cycles follow", "query", s.q.id, "stage", s.name,
+				"records", n, "timeout", cycleTimeout, "next_limit", s.cycleLimit)
+		}
 		return n, errors.Join(errs...)
+	}
+	if s.cycleLimit != 0 {
+		if s.cycleLimit *= 2; s.cycleLimit >= maxCycleRecords {
+			s.cycleLimit = 0
+		}
 	}
 	for p := range work {
 		if err := s.states[p].commitInputs(s.pos[p]); err != nil {
