@@ -1343,6 +1343,21 @@ func (s *joinSrc) projectColumns(proj *exec.ProjectSpec, value *codec.Spec) int 
 	return nv
 }
 
+// mapPseudoColumns points s.colMap's ROWTIME, ROWPARTITION and ROWOFFSET
+// at positions at, at+1 and at+2 of an internal topic read back.
+func (s *joinSrc) mapPseudoColumns(at int) {
+	for c, col := range s.scan.Cols {
+		switch {
+		case col.Pseudo && col.Name == colRowtime:
+			s.colMap[c] = at
+		case col.Pseudo && col.Name == colRowpartition:
+			s.colMap[c] = at + 1
+		case col.Pseudo && col.Name == colRowoffset:
+			s.colMap[c] = at + 2
+		}
+	}
+}
+
 // repartition re-keys stream source i by keyExpr through an internal topic
 // and points the side at that topic.
 func (jq *joinQuery) repartition(queryID string, i int, s *joinSrc, keyExpr expr.Node) error {
@@ -1394,16 +1409,7 @@ func (jq *joinQuery) repartition(queryID string, i int, s *joinSrc, keyExpr expr
 	}
 	s.inline = []any{inline}
 	// Layout: $JOINKEY, the columns, ROWTIME, ROWPARTITION, ROWOFFSET.
-	for c, col := range s.scan.Cols {
-		switch {
-		case col.Pseudo && col.Name == colRowtime:
-			s.colMap[c] = nv + 1
-		case col.Pseudo && col.Name == colRowpartition:
-			s.colMap[c] = nv + 2
-		case col.Pseudo && col.Name == colRowoffset:
-			s.colMap[c] = nv + 3
-		}
-	}
+	s.mapPseudoColumns(nv + 1)
 	s.width = nv + 4
 	s.keyCol = 0
 	s.timeCol = nv + 1
@@ -1453,16 +1459,7 @@ func (jq *joinQuery) subscribe(queryID string, s *joinSrc, keyExpr expr.Node, ri
 	s.pre = &Stage{Input: s.spec, Ops: []any{ts, proj, exec.ChangeColumnSpec{Name: changeColName}}, Sink: sink, Topic: topic, Partitions: rightParts}
 	s.spec = exec.SourceSpec{Topic: topic, Key: key, Value: value, TimestampCol: -1}
 	// Read back: $FK, the columns, $CHANGE, ROWTIME, ROWPARTITION, ROWOFFSET.
-	for c, col := range s.scan.Cols {
-		switch {
-		case col.Pseudo && col.Name == colRowtime:
-			s.colMap[c] = nv + 2
-		case col.Pseudo && col.Name == colRowpartition:
-			s.colMap[c] = nv + 3
-		case col.Pseudo && col.Name == colRowoffset:
-			s.colMap[c] = nv + 4
-		}
-	}
+	s.mapPseudoColumns(nv + 2)
 	s.width = nv + 5
 	s.keyCol = 0
 	s.changeCol = nv + 1
