@@ -151,8 +151,7 @@ func (b *binder) joinIdent(id *sql.Ident) (expr.Node, error) {
 			}
 			return nil, b.unresolved(id)
 		}
-		return nil, sql.Errorf(sql.CodeUndefinedTable, id.At, "'%s' is not a valid stream/table name or alias.", id.Qualifier).
-			WithHint("qualify columns with %s", strings.Join(jq.aliases(), " or "))
+		return nil, jq.unknownSource(id, js.upto)
 	}
 	if jq.rowkey >= 0 && id.Name == jq.cols[jq.rowkey].Name {
 		return colRef(jq.rowkey), nil
@@ -189,6 +188,36 @@ func (b *binder) joinIdent(id *sql.Ident) (expr.Node, error) {
 		}
 	}
 	return nil, b.unresolved(id)
+}
+
+// checkQualifiers reports the first qualifier of e that names none of the
+// sources [0, upto): as in ksqlDB, an unknown source is reported before
+// any ambiguity of an unqualified column of the same condition.
+func (jq *joinQuery) checkQualifiers(e sql.Expr, upto int) error {
+	var bad *sql.Ident
+	walkSQL(e, func(x sql.Expr) {
+		id, ok := x.(*sql.Ident)
+		if !ok || id.Qualifier == "" || bad != nil {
+			return
+		}
+		for _, s := range jq.srcs[:upto] {
+			if s.alias == id.Qualifier {
+				return
+			}
+		}
+		bad = id
+	})
+	if bad == nil {
+		return nil
+	}
+	return jq.unknownSource(bad, upto)
+}
+
+// unknownSource is the error of a qualifier that names none of the
+// sources [0, upto).
+func (jq *joinQuery) unknownSource(id *sql.Ident, upto int) error {
+	return sql.Errorf(sql.CodeUndefinedTable, id.At, "'%s' is not a valid stream/table name or alias.", id.Qualifier).
+		WithHint("qualify columns with %s", strings.Join(jq.aliases()[:upto], " or "))
 }
 
 func joinOr(names []string) string {
@@ -506,6 +535,9 @@ func (jq *joinQuery) bindOn(b *binder, st *joinStep) error {
 	}
 	b.sc.join.upto = st.right + 1
 	b.sc.clause = "JOIN ON"
+	if err := jq.checkQualifiers(st.on, b.sc.join.upto); err != nil {
+		return err
+	}
 	l, err := b.bind(bin.L)
 	if err != nil {
 		return err

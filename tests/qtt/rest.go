@@ -12,9 +12,6 @@ import (
 	"github.com/sluicedb/sluice/sql"
 )
 
-// restPrepareFailed is the REST server's prefix of statement errors.
-const restPrepareFailed = "Failed to prepare statement: "
-
 // pushIdle is how long a push query may stay silent, after the queries have
 // consumed their inputs, before the runner stops reading it.
 const pushIdle = 500 * time.Millisecond
@@ -27,12 +24,6 @@ const pushIdle = 500 * time.Millisecond
 // Expected topic contents (INSERT VALUES) are compared as in QTT files.
 func runREST(ctx context.Context, c *Case, b *broker, eng Target, res *Result) {
 	exp := c.expected()
-	if exp != nil {
-		// The REST layer prefixes some messages; the engine's part follows.
-		e := *exp
-		e.Message = strings.TrimPrefix(e.Message, restPrepareFailed)
-		exp = &e
-	}
 	var admin, queries []string
 	for i, s := range c.Statements {
 		if firstWord(s) == "SELECT" {
@@ -51,7 +42,7 @@ func runREST(ctx context.Context, c *Case, b *broker, eng Target, res *Result) {
 		res.detail("statement %d: %s", i+1, s)
 		if err := eng.Exec(ctx, s); err != nil {
 			if exp != nil && ctx.Err() == nil {
-				checkError(res, exp, stageStatement, err)
+				checkError(res, exp, stageStatement, err, linesBefore(admin[:i]))
 			} else {
 				res.failf("statement %d failed: %s", i+1, errText(err))
 			}
@@ -86,7 +77,7 @@ func runREST(ctx context.Context, c *Case, b *broker, eng Target, res *Result) {
 		header, rows, err := runQuery(ctx, eng, q, countRows(want))
 		if err != nil {
 			if exp != nil && ctx.Err() == nil {
-				checkError(res, exp, stageStatement, err)
+				checkError(res, exp, stageStatement, err, linesBefore(admin)+linesBefore(queries[:qi]))
 			} else {
 				res.failf("query %d failed: %s", qi+1, errText(err))
 			}

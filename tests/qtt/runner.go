@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"regexp"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"time"
 
@@ -186,7 +188,7 @@ func runQTT(ctx context.Context, c *Case, b *broker, eng Target, res *Result) {
 			case ctx.Err() != nil:
 				res.failf("statement %d: %v", i+1, err)
 			case exp != nil && i == len(c.Statements)-1:
-				checkError(res, exp, stageStatement, err)
+				checkError(res, exp, stageStatement, err, linesBefore(c.Statements[:i]))
 			case exp != nil:
 				res.failf("statement %d of %d failed; only the last may fail: %s", i+1, len(c.Statements), errText(err))
 			default:
@@ -206,7 +208,7 @@ func runQTT(ctx context.Context, c *Case, b *broker, eng Target, res *Result) {
 		case err == nil:
 			return true
 		case exp != nil && ctx.Err() == nil:
-			checkError(res, exp, stageRuntime, err)
+			checkError(res, exp, stageRuntime, err, 0)
 		default:
 			res.failf("running the queries: %s", errText(err))
 		}
@@ -285,13 +287,19 @@ func encodeInputs(inputs []Record, sources []*sluice.Source) ([]*kgo.Record, err
 // checkError scores an error against the expected one (SPEC 3.8): the
 // right stage (StreamsException is a runtime error, everything else a
 // statement error) and, when a message is expected, the same message.
-func checkError(res *Result, exp *ExpectedException, got stage, err error) {
+// linesBefore is the number of script lines before the failing statement
+// (the Java harness numbers the lines of all the case's statements, one
+// statement per line): a ksqlDB position "Line: L, Col: C: " in the
+// expected message must be the error's position, that many lines on.
+func checkError(res *Result, exp *ExpectedException, got stage, err error, linesBefore int) {
 	want := stageStatement
 	if strings.HasSuffix(exp.Type, "StreamsException") {
 		want = stageRuntime
 	}
 	res.RightStage = got == want
-	res.SameMessage = res.RightStage && messageMatches(err, exp.Message) && messageMatches(err, exp.CauseMessage)
+	msg, at := ksqlMessage(exp.Message)
+	res.SameMessage = res.RightStage && messageMatches(err, msg) && messageMatches(err, exp.CauseMessage) &&
+		positionMatches(err, at, linesBefore)
 	switch {
 	case res.SameMessage:
 		res.Status = Pass
@@ -313,6 +321,48 @@ func describeExpected(exp *ExpectedException) string {
 		parts = append(parts, fmt.Sprintf("%q", exp.Message))
 	}
 	return strings.Join(parts, ": ")
+}
+
+// ksqlWrappers are the prefixes ksqlDB's statement executor puts before
+// the engine's message; sluice's errors carry the message alone.
+var ksqlWrappers = []string{"Exception while preparing statement: ", "Failed to prepare statement: "}
+
+// ksqlPosition is ksqlDB's rendering of a statement position.
+var ksqlPosition = regexp.MustCompile(`^Line: (\d+), Col: (\d+): `)
+
+// ksqlMessage splits an expected ksqlDB message into the engine's message
+// and the position it names (the zero Pos when it names none).
+func ksqlMessage(want string) (string, sql.Pos) {
+	for _, w := range ksqlWrappers {
+		want = strings.TrimPrefix(want, w)
+	}
+	m := ksqlPosition.FindStringSubmatch(want)
+	if m == nil {
+		return want, sql.Pos{}
+	}
+	line, _ := strconv.Atoi(m[1])
+	col, _ := strconv.Atoi(m[2])
+	return want[len(m[0]):], sql.Pos{Line: line, Col: col}
+}
+
+// positionMatches reports whether err is at the script position at (any
+// position matches the zero Pos), its statement starting linesBefore lines
+// into the script.
+func positionMatches(err error, at sql.Pos, linesBefore int) bool {
+	if !at.IsValid() {
+		return true
+	}
+	var se *sql.Error
+	return errors.As(err, &se) && se.Pos.Line+linesBefore == at.Line && se.Pos.Col == at.Col
+}
+
+// linesBefore counts the script lines of stmts, one statement per line.
+func linesBefore(stmts []string) int {
+	n := 0
+	for _, s := range stmts {
+		n += 1 + strings.Count(s, "\n")
+	}
+	return n
 }
 
 // messageMatches reports whether the error, or any error it wraps, contains

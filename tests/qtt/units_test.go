@@ -382,13 +382,37 @@ func TestMessageMatches(t *testing.T) {
 		}
 	}
 	res := &Result{}
-	checkError(res, &ExpectedException{Type: "org.apache.kafka.streams.errors.StreamsException"}, stageStatement, err)
+	checkError(res, &ExpectedException{Type: "org.apache.kafka.streams.errors.StreamsException"}, stageStatement, err, 0)
 	if res.Status != Fail || res.RightStage {
 		t.Errorf("a statement error matched a StreamsException: %+v", res)
 	}
 	res = &Result{}
-	checkError(res, &ExpectedException{Type: "io.confluent.ksql.util.KsqlStatementException", Message: "is bad"}, stageStatement, err)
+	checkError(res, &ExpectedException{Type: "io.confluent.ksql.util.KsqlStatementException", Message: "is bad"}, stageStatement, err, 0)
 	if res.Status != Pass || !res.RightStage || !res.SameMessage {
 		t.Errorf("matching statement error: %+v", res)
+	}
+}
+
+func TestKsqlPositionInMessage(t *testing.T) {
+	err := &sql.Error{Code: sql.CodeAmbiguousColumn, Msg: "Column 'ID' is ambiguous", Pos: sql.Pos{Line: 1, Col: 84}}
+	exp := &ExpectedException{Type: "io.confluent.ksql.util.KsqlStatementException",
+		Message: "Exception while preparing statement: Line: 3, Col: 84: Column 'ID' is ambiguous."}
+	for _, c := range []struct {
+		linesBefore int
+		pass        bool
+	}{{2, true}, {1, false}, {3, false}} {
+		res := &Result{}
+		checkError(res, exp, stageStatement, err, c.linesBefore)
+		if res.SameMessage != c.pass {
+			t.Errorf("%d lines before: same message %v, want %v", c.linesBefore, res.SameMessage, c.pass)
+		}
+	}
+	res := &Result{}
+	exp.Message = "Line: 3, Col: 80: Column 'ID' is ambiguous."
+	if checkError(res, exp, stageStatement, err, 2); res.SameMessage {
+		t.Errorf("another column matched")
+	}
+	if n := linesBefore([]string{"a;", "b\nc;"}); n != 3 {
+		t.Errorf("linesBefore: %d", n)
 	}
 }
