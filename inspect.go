@@ -210,9 +210,9 @@ func (e *Engine) describe(ctx context.Context, st *sql.Describe) (*Rows, error) 
 			last = *p
 		}
 		info = append(info, [2]string{id + " metrics", fmt.Sprintf(
-			"records-in: %d, records-out: %d, decode-errors: %d, eval-errors: %d, late-records: %d, null-key-drops: %d, last-error: %s",
+			"records-in: %d, records-out: %d, decode-errors: %d, eval-errors: %d, late-records: %d, null-key-drops: %d, unknown-key-tombstones: %d, last-error: %s",
 			m.RecordsIn.Load(), m.RecordsOut.Load(), m.DecodeErrors.Load(), m.EvalErrors.Load(), m.LateRecords.Load(),
-			m.DroppedNulls.Load(), orNotSet(last))})
+			m.DroppedNulls.Load(), m.UnknownTombstones.Load(), orNotSet(last))})
 		keys, size, err := e.stateSize(id)
 		if err != nil {
 			return nil, fmt.Errorf("describe %s: state of %s: %w", src.Name, id, err)

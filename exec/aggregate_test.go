@@ -154,7 +154,7 @@ out key=john value={"COUNT":2} ts=3
 out key=john value={"COUNT":1} ts=4
 out key=john value={"COUNT":2} ts=6
 out key=john value={"COUNT":2} ts=7
-in=7 out=7 decode-errors=0 eval-errors=0 dropped-nulls=1 stream-time=7
+in=7 out=7 decode-errors=0 eval-errors=0 dropped-nulls=0 unknown-tombstones=1 stream-time=7
 `)
 }
 

@@ -18,7 +18,7 @@ import (
 // for a new key, UpdateBefore (old row) + UpdateAfter (new row) for an
 // existing key, and Delete (old row) for a tombstone of an existing key. A
 // tombstone of an unknown key is dropped and counted in
-// Metrics.DroppedNulls.
+// Metrics.UnknownTombstones.
 //
 // Input and output have the same layout (a SourceSpec layout). The old
 // row's StoredCols come from state; the other columns (ROWTIME and the

@@ -583,7 +583,7 @@ func (j *join) tableUpdate(side int, kind ChangeKind, row []any, emit bool) erro
 	if kind == Delete {
 		if old == nil {
 			// A tombstone for a key the table never had changes nothing.
-			j.tc.metrics().DroppedNulls.Add(1)
+			j.tc.metrics().UnknownTombstones.Add(1)
 			return nil
 		}
 		if err := j.store.Delete(tableKey(side, key)); err != nil {
@@ -734,7 +734,7 @@ func (j *join) fkRight(kind ChangeKind, row []any) error {
 			return err
 		}
 		if old == nil {
-			j.tc.metrics().DroppedNulls.Add(1)
+			j.tc.metrics().UnknownTombstones.Add(1)
 			return nil
 		}
 		if err := j.store.Delete(tableKey(1, key)); err != nil {

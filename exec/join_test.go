@@ -136,7 +136,8 @@ func (s joinScenario) run(t *testing.T, batchSize, restartAfter int) string {
 		}
 		streamTime = task.StreamTime()
 	}
-	fmt.Fprintf(&b, "in=%d dropped-nulls=%d late=%d stream-time=%d\n", m.RecordsIn.Load(), m.DroppedNulls.Load(), m.LateRecords.Load(), streamTime)
+	fmt.Fprintf(&b, "in=%d dropped-nulls=%d unknown-tombstones=%d late=%d stream-time=%d\n",
+		m.RecordsIn.Load(), m.DroppedNulls.Load(), m.UnknownTombstones.Load(), m.LateRecords.Load(), streamTime)
 	return b.String()
 }
 
@@ -169,7 +170,7 @@ func newJoinScenario(t *testing.T, kind exec.JoinKind, typ exec.JoinType, w *exe
 // The seed's enrichment: transactions (a stream keyed by customer id here)
 // joined to the customers table. A customer update changes later
 // enrichments only; table changes emit nothing; a NULL key and a tombstone
-// for an unknown customer are dropped and counted.
+// for an unknown customer are dropped and counted, each under its name.
 func TestJoinStreamTable(t *testing.T) {
 	tx := joinSide("tx", false, expr.Field("AMOUNT", expr.IntType))
 	cust := joinSide("cust", true, expr.Field("NAME", expr.StringType))
@@ -189,11 +190,11 @@ func TestJoinStreamTable(t *testing.T) {
 +I K=2 ID=2 AMOUNT=20 ROWTIME=2 ROWPARTITION=0 ROWOFFSET=1 ID=NULL NAME=NULL ROWTIME=NULL ROWPARTITION=NULL ROWOFFSET=NULL ROWTIME=2
 +I K=1 ID=1 AMOUNT=30 ROWTIME=4 ROWPARTITION=0 ROWOFFSET=2 ID=1 NAME='ann b.' ROWTIME=4 ROWPARTITION=0 ROWOFFSET=2 ROWTIME=4
 +I K=2 ID=2 AMOUNT=50 ROWTIME=8 ROWPARTITION=0 ROWOFFSET=4 ID=NULL NAME=NULL ROWTIME=NULL ROWPARTITION=NULL ROWOFFSET=NULL ROWTIME=8
-in=10 dropped-nulls=2 late=0 stream-time=8
+in=10 dropped-nulls=1 unknown-tombstones=1 late=0 stream-time=8
 `)
 	newJoinScenario(t, exec.StreamTable, exec.JoinInner, nil, tx, cust, recs...).check(t, `+I K=1 ID=1 AMOUNT=10 ROWTIME=1 ROWPARTITION=0 ROWOFFSET=0 ID=1 NAME='ann' ROWTIME=0 ROWPARTITION=0 ROWOFFSET=0 ROWTIME=1
 +I K=1 ID=1 AMOUNT=30 ROWTIME=4 ROWPARTITION=0 ROWOFFSET=2 ID=1 NAME='ann b.' ROWTIME=4 ROWPARTITION=0 ROWOFFSET=2 ROWTIME=4
-in=10 dropped-nulls=2 late=0 stream-time=8
+in=10 dropped-nulls=1 unknown-tombstones=1 late=0 stream-time=8
 `)
 }
 
@@ -220,7 +221,7 @@ func TestJoinStreamStream(t *testing.T) {
 +I K=1 ID=NULL A=NULL ROWTIME=NULL ROWPARTITION=NULL ROWOFFSET=NULL ID=1 B='b1x' ROWTIME=20 ROWPARTITION=0 ROWOFFSET=2 ROWTIME=20
 +I K=1 ID=1 A='a1y' ROWTIME=25 ROWPARTITION=0 ROWOFFSET=2 ID=1 B='b1x' ROWTIME=20 ROWPARTITION=0 ROWOFFSET=2 ROWTIME=25
 +I K=4 ID=4 A='a4' ROWTIME=100 ROWPARTITION=0 ROWOFFSET=3 ID=NULL B=NULL ROWTIME=NULL ROWPARTITION=NULL ROWOFFSET=NULL ROWTIME=100
-in=7 dropped-nulls=0 late=0 stream-time=100
+in=7 dropped-nulls=0 unknown-tombstones=0 late=0 stream-time=100
 `)
 	deferred := &exec.JoinWindow{Before: 10, After: 10, Grace: 5, DeferOuter: true}
 	// a2 (6) and b3 (8) close when stream time passes 21 and 23: at a1y
@@ -229,14 +230,14 @@ in=7 dropped-nulls=0 late=0 stream-time=100
 +I K=2 ID=2 A='a2' ROWTIME=6 ROWPARTITION=0 ROWOFFSET=1 ID=NULL B=NULL ROWTIME=NULL ROWPARTITION=NULL ROWOFFSET=NULL ROWTIME=6
 +I K=3 ID=NULL A=NULL ROWTIME=NULL ROWPARTITION=NULL ROWOFFSET=NULL ID=3 B='b3' ROWTIME=8 ROWPARTITION=0 ROWOFFSET=1 ROWTIME=8
 +I K=1 ID=1 A='a1y' ROWTIME=25 ROWPARTITION=0 ROWOFFSET=2 ID=1 B='b1x' ROWTIME=20 ROWPARTITION=0 ROWOFFSET=2 ROWTIME=25
-in=7 dropped-nulls=0 late=0 stream-time=100
+in=7 dropped-nulls=0 unknown-tombstones=0 late=0 stream-time=100
 `)
 	inner := &exec.JoinWindow{Before: 10, After: 10, Grace: 0}
 	newJoinScenario(t, exec.StreamStream, exec.JoinInner, inner, l, r, append(recs,
 		`l|4|{"A":"late"}|70`, // older than the left side's retention (20 ms): not stored
 	)...).check(t, `+I K=1 ID=1 A='a1' ROWTIME=0 ROWPARTITION=0 ROWOFFSET=0 ID=1 B='b1' ROWTIME=5 ROWPARTITION=0 ROWOFFSET=0 ROWTIME=5
 +I K=1 ID=1 A='a1y' ROWTIME=25 ROWPARTITION=0 ROWOFFSET=2 ID=1 B='b1x' ROWTIME=20 ROWPARTITION=0 ROWOFFSET=2 ROWTIME=25
-in=8 dropped-nulls=0 late=1 stream-time=100
+in=8 dropped-nulls=0 unknown-tombstones=0 late=1 stream-time=100
 `)
 }
 
@@ -263,7 +264,7 @@ func TestJoinTableTable(t *testing.T) {
 -U K=1 ID=1 A='a1''' ROWTIME=3 ROWPARTITION=0 ROWOFFSET=1 ID=1 B='b1' ROWTIME=2 ROWPARTITION=0 ROWOFFSET=0 ROWTIME=5
 +U K=1 ID=1 A='a1''' ROWTIME=3 ROWPARTITION=0 ROWOFFSET=1 ID=NULL B=NULL ROWTIME=NULL ROWPARTITION=NULL ROWOFFSET=NULL ROWTIME=5
 -D K=1 ID=1 A='a1''' ROWTIME=3 ROWPARTITION=0 ROWOFFSET=1 ID=NULL B=NULL ROWTIME=NULL ROWPARTITION=NULL ROWOFFSET=NULL ROWTIME=6
-in=7 dropped-nulls=1 late=0 stream-time=7
+in=7 dropped-nulls=0 unknown-tombstones=1 late=0 stream-time=7
 `)
 	// An inner join emits only rows with both sides: the right tombstone
 	// deletes the joined row, and the left one then has nothing to delete.
@@ -271,6 +272,6 @@ in=7 dropped-nulls=1 late=0 stream-time=7
 -U K=1 ID=1 A='a1' ROWTIME=1 ROWPARTITION=0 ROWOFFSET=0 ID=1 B='b1' ROWTIME=2 ROWPARTITION=0 ROWOFFSET=0 ROWTIME=3
 +U K=1 ID=1 A='a1''' ROWTIME=3 ROWPARTITION=0 ROWOFFSET=1 ID=1 B='b1' ROWTIME=2 ROWPARTITION=0 ROWOFFSET=0 ROWTIME=3
 -D K=1 ID=1 A='a1''' ROWTIME=3 ROWPARTITION=0 ROWOFFSET=1 ID=1 B='b1' ROWTIME=2 ROWPARTITION=0 ROWOFFSET=0 ROWTIME=5
-in=7 dropped-nulls=1 late=0 stream-time=7
+in=7 dropped-nulls=0 unknown-tombstones=1 late=0 stream-time=7
 `)
 }

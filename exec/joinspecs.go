@@ -152,7 +152,7 @@ type JoinSide struct {
 // joined table: Insert, UpdateBefore + UpdateAfter, Delete (the retracted
 // row). A table side takes Insert and UpdateAfter as upserts, Delete as a
 // tombstone (one for a key it never saw is dropped and counted in
-// Metrics.DroppedNulls) and ignores UpdateBefore, so a table side may be a
+// Metrics.UnknownTombstones) and ignores UpdateBefore, so a table side may be a
 // table changelog or another table-table join.
 //
 // State (opened as Name): the table sides' rows by key; the stream sides'

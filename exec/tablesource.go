@@ -88,7 +88,7 @@ func (t *tableSource) Push(ctx context.Context, b Batch) error {
 			if !existed {
 				// Nothing to delete: Kafka Streams' materialized table
 				// forwards nothing for it either.
-				t.tc.metrics().DroppedNulls.Add(1)
+				t.tc.metrics().UnknownTombstones.Add(1)
 				continue
 			}
 			if err := t.store.Delete(key); err != nil {

@@ -140,6 +140,9 @@ func RunOnce(s Scenario, batchSize int) (*Result, error) {
 	if n := m.LateRecords.Load(); n > 0 {
 		res.Counters += fmt.Sprintf(" late=%d", n)
 	}
+	if n := m.UnknownTombstones.Load(); n > 0 {
+		res.Counters += fmt.Sprintf(" unknown-tombstones=%d", n)
+	}
 	return res, nil
 }
 

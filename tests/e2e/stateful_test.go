@@ -134,7 +134,7 @@ func TestAggregateBadInputIsCounted(t *testing.T) {
 	for _, want := range []string{
 		// totals: the overflow and the NULL key.
 		// The overflowing row leaves the total as it was, which is emitted again.
-		"CTAS_TOTALS_0 metrics records-in: 5, records-out: 4, decode-errors: 0, eval-errors: 1, late-records: 0, null-key-drops: 1, last-error: ",
+		"CTAS_TOTALS_0 metrics records-in: 5, records-out: 4, decode-errors: 0, eval-errors: 1, late-records: 0, null-key-drops: 1, unknown-key-tombstones: 0, last-error: ",
 		"Numeric field overflow: the sum exceeds DECIMAL(4, 1)",
 		// per_second: the NULL key and the late record.
 		"CTAS_PER_SECOND_1 metrics records-in: 5, records-out: 3, decode-errors: 0, eval-errors: 0, late-records: 1, null-key-drops: 1",
