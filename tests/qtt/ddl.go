@@ -3,6 +3,9 @@ package qtt
 import (
 	"strconv"
 	"strings"
+
+	"github.com/sluicedb/sluice"
+	"github.com/sluicedb/sluice/sql"
 )
 
 // token is a lexical token of SQL text, as far as the runner needs to look
@@ -149,6 +152,31 @@ func isPushQuery(stmt string) bool {
 		if ts[i].is("EMIT") && (ts[i+1].is("CHANGES") || ts[i+1].is("FINAL")) {
 			return true
 		}
+	}
+	return false
+}
+
+// pullsFromTable reports whether stmt is a pull query (no EMIT) whose FROM
+// names a table among sources.
+func pullsFromTable(stmt string, sources []*sluice.Source) bool {
+	if isPushQuery(stmt) {
+		return false
+	}
+	ts := sqlTokens(stmt)
+	for i := 0; i+1 < len(ts); i++ {
+		if !ts[i].is("FROM") {
+			continue
+		}
+		name := ts[i+1].text
+		if ts[i+1].kind == 'w' {
+			name = strings.ToUpper(name)
+		}
+		for _, s := range sources {
+			if s.Name == name {
+				return s.Kind == sql.KindTable
+			}
+		}
+		return false
 	}
 	return false
 }
