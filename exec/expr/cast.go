@@ -409,12 +409,21 @@ func ParseTimestampText(s string) (Timestamp, error) {
 			nums[6] = n
 		}
 	}
+	// Hour 24 is the end of the day (midnight of the next), as in Java's
+	// ISO parsing, when nothing follows it: '2020-02-24T24'.
+	endOfDay := nums[3] == 24 && nums[4] == 0 && nums[5] == 0 && nums[6] == 0
+	if endOfDay {
+		nums[3] = 0
+	}
 	if nums[1] < 1 || nums[1] > 12 || nums[2] < 1 || nums[2] > 31 || nums[3] > 23 || nums[4] > 59 || nums[5] > 59 {
 		return 0, bad
 	}
 	tm := time.Date(nums[0], time.Month(nums[1]), nums[2], nums[3], nums[4], nums[5], nums[6], loc)
 	if tm.Day() != nums[2] {
 		return 0, bad
+	}
+	if endOfDay {
+		tm = tm.AddDate(0, 0, 1)
 	}
 	return Timestamp(tm.UnixMilli()), nil
 }

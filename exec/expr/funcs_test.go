@@ -3,6 +3,7 @@ package expr
 import (
 	"math"
 	"testing"
+	"time"
 
 	"github.com/apache/arrow/go/v17/arrow"
 )
@@ -199,4 +200,33 @@ func TestURLFunctions(t *testing.T) {
 		{"URL_ENCODE_PARAM", []any{"a b&c"}, "a+b%26c", false},
 		{"URL_DECODE_PARAM", []any{"a+b%26c"}, "a b&c", false},
 	})
+}
+
+func TestParseTimestampTextPartialAndEndOfDay(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		want string // RFC 3339 in UTC, "" for an error
+	}{
+		{"2020-02-22T23:45", "2020-02-22T23:45:00Z"},
+		{"2020-02-24", "2020-02-24T00:00:00Z"},
+		{"2020-02-24T24", "2020-02-25T00:00:00Z"},
+		{"2020-02-29T24:00:00", "2020-03-01T00:00:00Z"},
+		{"2020-02-24T24:01", ""},
+		{"2020-02-24T25", ""},
+	} {
+		got, err := ParseTimestampText(c.in)
+		if c.want == "" {
+			if err == nil {
+				t.Errorf("%q: got %d, want an error", c.in, got)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("%q: %v", c.in, err)
+			continue
+		}
+		if s := time.UnixMilli(int64(got)).UTC().Format(time.RFC3339); s != c.want {
+			t.Errorf("%q: got %s, want %s", c.in, s, c.want)
+		}
+	}
 }
