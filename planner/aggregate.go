@@ -418,7 +418,11 @@ func (a *aggQuery) bind(b *binder, mode queryMode, sinkName string, props Props)
 		alias bool
 	}
 	var raws []rawItem
-	for _, it := range q.Items {
+	sel, err := expandStructStars(b, q.Items)
+	if err != nil {
+		return nil, err
+	}
+	for _, it := range sel {
 		if it.Star {
 			stars := a.starCols(it.Qualifier)
 			if it.Qualifier != "" && (a.join == nil && !b.qualifies(it.Qualifier) || a.join != nil && len(stars) == 0) {

@@ -797,7 +797,11 @@ func (jq *joinQuery) bindItems(b *binder, mode queryMode, sinkName string) error
 		}
 		return bi
 	}
-	for _, it := range jq.q.Items {
+	sel, err := expandStructStars(b, jq.q.Items)
+	if err != nil {
+		return err
+	}
+	for _, it := range sel {
 		if it.Star {
 			srcs := jq.srcs
 			if it.Qualifier != "" {

@@ -433,6 +433,10 @@ type boundItem struct {
 // PARTITION BY clause (pb), the key columns are the items that compute its
 // expressions instead of the source's key columns.
 func bindItems(b *binder, q *sql.Select, scan *Scan, mode queryMode, sinkName string, pb *partitionBy) ([]boundItem, error) {
+	sel, err := expandStructStars(b, q.Items)
+	if err != nil {
+		return nil, err
+	}
 	var items []boundItem
 	used := map[string]bool{}
 	for _, c := range scan.Cols {
@@ -449,7 +453,7 @@ func bindItems(b *binder, q *sql.Select, scan *Scan, mode queryMode, sinkName st
 			}
 		}
 	}
-	for _, it := range q.Items {
+	for _, it := range sel {
 		if it.Star {
 			if it.Qualifier != "" && !b.qualifies(it.Qualifier) {
 				return nil, sql.Errorf(sql.CodeUndefinedTable, it.At, "'%s' is not a valid stream/table name or alias", it.Qualifier)
@@ -712,4 +716,35 @@ func windowKeyRole(scan *Scan) sql.ColumnConstraint {
 		}
 	}
 	return sql.ColValue
+}
+
+// expandStructStars replaces each `x->*` of a select list by one item per
+// field of the STRUCT x, `x->F AS F`, in the struct's field order, as ksqlDB
+// does. Other items are kept as they are.
+func expandStructStars(b *binder, items []sql.SelectItem) ([]sql.SelectItem, error) {
+	var out []sql.SelectItem
+	for _, it := range items {
+		if !it.Star || it.Expr == nil {
+			out = append(out, it)
+			continue
+		}
+		x, err := b.bind(it.Expr)
+		if err != nil {
+			return nil, err
+		}
+		st, ok := x.DataType().(*arrow.StructType)
+		if !ok {
+			return nil, sql.Errorf(sql.CodeDatatypeMismatch, it.At, "%s->* needs a STRUCT, but %s is %s",
+				exprText(it.Expr), exprText(it.Expr), expr.TypeName(x.DataType())).
+				WithHint("->* selects every field of a STRUCT column")
+		}
+		for _, f := range st.Fields() {
+			out = append(out, sql.SelectItem{
+				Expr:  &sql.Deref{ExprBase: sql.ExprBase{At: it.At}, X: it.Expr, Field: f.Name},
+				Alias: f.Name,
+				At:    it.At,
+			})
+		}
+	}
+	return out, nil
 }
