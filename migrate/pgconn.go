@@ -7,11 +7,9 @@ import (
 	"net"
 	"net/url"
 	"strings"
-	"time"
-
-	"github.com/jackc/pgproto3/v2"
 
 	"github.com/sluicedb/sluice"
+	"github.com/sluicedb/sluice/internal/pgclient"
 	"github.com/sluicedb/sluice/sql"
 )
 
@@ -20,10 +18,8 @@ import (
 // which is all sluice's server needs, and checks at once that the server
 // answers. Each session is a connection of its own.
 //
-// The client is written against pgproto3 rather than a full driver: the
-// migrator sends one statement per Query message and reads text values, and
-// a driver's type mapping, pooling and extended protocol (which sluice's
-// server does not speak yet) would only be in the way.
+// The client is internal/pgclient: the migrator sends one statement per
+// Query message and reads text values.
 func Dial(ctx context.Context, rawURL string) (Conn, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
@@ -64,108 +60,43 @@ type pgConn struct {
 }
 
 func (c *pgConn) NewSession(ctx context.Context) (Session, error) {
-	var d net.Dialer
-	nc, err := d.DialContext(ctx, "tcp", c.addr)
+	conn, err := pgclient.Dial(ctx, c.addr, c.params)
 	if err != nil {
-		return nil, fmt.Errorf("connect to sluice at %s: %w (is 'sluice serve' running there?)", c.addr, err)
-	}
-	s := &pgSession{nc: nc, fe: pgproto3.NewFrontend(pgproto3.NewChunkReader(nc), nc), addr: c.addr}
-	if err := s.startup(ctx, c.params); err != nil {
-		nc.Close()
+		var opErr *net.OpError
+		if errors.As(err, &opErr) && opErr.Op == "dial" {
+			return nil, fmt.Errorf("connect to sluice at %s: %w (is 'sluice serve' running there?)", c.addr, err)
+		}
 		return nil, err
 	}
-	return s, nil
+	return &pgSession{c: conn}, nil
 }
 
-type pgSession struct {
-	addr string
-	nc   net.Conn
-	fe   *pgproto3.Frontend
-}
+type pgSession struct{ c *pgclient.Conn }
 
-// guard makes a cancelled ctx unblock the socket: reads and writes fail at
-// once, and the session is unusable afterwards, which is what a cancelled
-// statement means for a migrator.
-func (s *pgSession) guard(ctx context.Context) (stop func() bool) {
-	return context.AfterFunc(ctx, func() { s.nc.SetDeadline(time.Unix(1, 0)) })
-}
-
-func (s *pgSession) startup(ctx context.Context, params map[string]string) error {
-	defer s.guard(ctx)()
-	if err := s.fe.Send(&pgproto3.StartupMessage{ProtocolVersion: pgproto3.ProtocolVersionNumber, Parameters: params}); err != nil {
-		return s.ioErr(ctx, err)
-	}
-	for {
-		msg, err := s.fe.Receive()
-		if err != nil {
-			return s.ioErr(ctx, err)
-		}
-		switch m := msg.(type) {
-		case *pgproto3.AuthenticationOk, *pgproto3.ParameterStatus, *pgproto3.BackendKeyData, *pgproto3.NoticeResponse:
-		case *pgproto3.ReadyForQuery:
-			return nil
-		case *pgproto3.ErrorResponse:
-			return fmt.Errorf("sluice at %s refused the connection: %s (SQLSTATE %s)", s.addr, m.Message, m.Code)
-		default:
-			return fmt.Errorf("sluice at %s asks for authentication (%T), which sluice migrate does not support", s.addr, m)
-		}
-	}
-}
-
-func (s *pgSession) ioErr(ctx context.Context, err error) error {
-	if ctx.Err() != nil {
-		return ctx.Err()
-	}
-	return fmt.Errorf("connection to sluice at %s: %w", s.addr, err)
-}
-
-// roundTrip sends one simple Query and reads the answer up to
-// ReadyForQuery, so the session is in sync for the next statement even
-// after an error.
+// roundTrip sends one simple Query; a statement's error becomes the
+// *sluice.Error the embedded engine would have returned.
 func (s *pgSession) roundTrip(ctx context.Context, stmt string) (*Table, error) {
-	defer s.guard(ctx)()
-	if err := s.fe.Send(&pgproto3.Query{String: stmt}); err != nil {
-		return nil, s.ioErr(ctx, err)
+	res, err := s.c.Query(ctx, stmt)
+	var pe *pgclient.Error
+	if errors.As(err, &pe) {
+		return nil, errorFromResponse(stmt, pe)
 	}
-	var t *Table
-	var stmtErr error
-	for {
-		msg, err := s.fe.Receive()
-		if err != nil {
-			return nil, s.ioErr(ctx, err)
-		}
-		switch m := msg.(type) {
-		case *pgproto3.RowDescription:
-			t = &Table{}
-			for _, f := range m.Fields {
-				t.Columns = append(t.Columns, string(f.Name))
-			}
-		case *pgproto3.DataRow:
-			if t == nil {
-				return nil, fmt.Errorf("sluice at %s sent a row without a row description", s.addr)
-			}
-			// The message's buffers are reused by the next Receive.
-			row := make([]Value, len(m.Values))
-			for i, v := range m.Values {
-				if v == nil {
-					row[i] = Value{Null: true}
-				} else {
-					row[i] = Value{Text: string(v)}
-				}
-			}
-			t.Rows = append(t.Rows, row)
-		case *pgproto3.ErrorResponse:
-			stmtErr = errorFromResponse(stmt, m)
-		case *pgproto3.ReadyForQuery:
-			if stmtErr != nil {
-				return nil, stmtErr
-			}
-			return t, nil
-		case *pgproto3.CommandComplete, *pgproto3.EmptyQueryResponse, *pgproto3.NoticeResponse, *pgproto3.ParameterStatus:
-		default:
-			return nil, fmt.Errorf("sluice at %s sent an unexpected %T", s.addr, m)
-		}
+	if err != nil || res.Columns == nil {
+		return nil, err
 	}
+	t := &Table{Columns: res.Columns}
+	for _, r := range res.Rows {
+		row := make([]Value, len(r))
+		for i, v := range r {
+			if v == nil {
+				row[i] = Value{Null: true}
+			} else {
+				row[i] = Value{Text: string(v)}
+			}
+		}
+		t.Rows = append(t.Rows, row)
+	}
+	return t, nil
 }
 
 func (s *pgSession) Exec(ctx context.Context, stmt string) error {
@@ -190,16 +121,12 @@ func (s *pgSession) Query(ctx context.Context, stmt string) (*Table, error) {
 	return t, nil
 }
 
-func (s *pgSession) Close() error {
-	s.nc.SetDeadline(time.Now().Add(time.Second))
-	s.fe.Send(&pgproto3.Terminate{})
-	return s.nc.Close()
-}
+func (s *pgSession) Close() error { return s.c.Close() }
 
 // errorFromResponse turns an ErrorResponse into the *sluice.Error the
 // embedded engine would have returned, so that the migrator reports both
 // the same way. Postgres positions count characters from 1.
-func errorFromResponse(stmt string, m *pgproto3.ErrorResponse) error {
+func errorFromResponse(stmt string, m *pgclient.Error) error {
 	e := &sluice.Error{Code: m.Code, Msg: m.Message, Hint: m.Hint}
 	if m.Position > 0 {
 		e.Pos = posAtChar(stmt, int(m.Position)-1)
