@@ -75,8 +75,9 @@ func (e *Engine) loadInstanceID() (string, error) {
 }
 
 // taskBalancer is the group balancer of query stages: it assigns partition
-// numbers, not topic partitions. Members are ordered by instance id (carried
-// in the join metadata), then member id, and partition p of every topic goes
+// numbers, not topic partitions. Members are ordered by instance id (carried,
+// with the instance's Postgres-wire address, in the user data of the join
+// metadata: memberMeta), then member id, and partition p of every topic goes
 // to member p mod n. The assignment is the same for every rebalance with
 // the same members, so tasks move only when membership changes.
 //
@@ -84,7 +85,7 @@ func (e *Engine) loadInstanceID() (string, error) {
 // assigns them again; a task that stays keeps its local state (its
 // checkpoint equals the committed offsets) and is recreated without a
 // restore.
-type taskBalancer struct{ instance string }
+type taskBalancer struct{ meta memberMeta }
 
 var _ kgo.GroupBalancer = taskBalancer{}
 
@@ -96,7 +97,7 @@ func (b taskBalancer) JoinGroupMetadata(interests []string, _ map[string][]int32
 	meta.Version = 3
 	meta.Topics = interests
 	meta.Generation = generation
-	meta.UserData = []byte(b.instance)
+	meta.UserData = b.meta.encode()
 	return meta.AppendTo(nil)
 }
 
@@ -121,7 +122,7 @@ func (taskBalancer) Balance(cb *kgo.ConsumerBalancer, topics map[string]int32) k
 	}
 	var ms []member
 	cb.EachMember(func(m *kmsg.JoinGroupResponseMember, meta *kmsg.ConsumerMemberMetadata) {
-		ms = append(ms, member{m, string(meta.UserData), meta.Topics})
+		ms = append(ms, member{m, parseMemberMeta(meta.UserData).Instance, meta.Topics})
 	})
 	sort.Slice(ms, func(i, j int) bool {
 		if ms[i].instance != ms[j].instance {
@@ -160,7 +161,7 @@ func (s *stage) groupOpts() []kgo.Opt {
 	return []kgo.Opt{
 		kgo.ConsumerGroup(s.group),
 		kgo.ConsumeTopics(s.topics...),
-		kgo.Balancers(taskBalancer{instance: e.instance}),
+		kgo.Balancers(taskBalancer{meta: memberMeta{Instance: e.instance, Addr: e.cfg.advertisedAddr}}),
 		// Static membership: a restarted instance (a crash, a restart)
 		// takes its member's place at once, without a rebalance that
 		// would wait for the dead member's session to expire. A clean

@@ -33,7 +33,7 @@ func TestTaskBalancerCoPartitions(t *testing.T) {
 		m := &member{}
 		cl, err := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...),
 			kgo.ConsumerGroup("stage"), kgo.ConsumeTopics("left", "right"),
-			kgo.Balancers(taskBalancer{instance: instance}), kgo.HeartbeatInterval(100*time.Millisecond),
+			kgo.Balancers(taskBalancer{meta: memberMeta{Instance: instance}}), kgo.HeartbeatInterval(100*time.Millisecond),
 			kgo.OnPartitionsAssigned(func(_ context.Context, _ *kgo.Client, a map[string][]int32) {
 				m.mu.Lock()
 				defer m.mu.Unlock()

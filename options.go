@@ -23,6 +23,9 @@ type config struct {
 	manualDrive bool
 	inMemory    bool
 	pollWait    time.Duration
+	// advertisedAddr is the Postgres-wire address other instances forward
+	// pull queries to.
+	advertisedAddr string
 }
 
 func defaultConfig() config {
@@ -81,3 +84,13 @@ func WithManualDrive() Option { return optionFunc(func(c *config) { c.manualDriv
 // directory (tests, and engines whose state is rebuilt from changelogs).
 // Default off.
 func WithInMemoryState() Option { return optionFunc(func(c *config) { c.inMemory = true }) }
+
+// WithAdvertisedAddr sets the host:port at which other instances of the
+// service reach this engine's Postgres-wire server, to forward the pull
+// queries over partitions this engine owns (ksqlDB's
+// ksql.advertised.listener). sluice serve sets it from --pg-addr (or
+// --advertised-addr). Default: none; pull queries on other instances then
+// fail for the partitions this engine owns, naming it.
+func WithAdvertisedAddr(addr string) Option {
+	return optionFunc(func(c *config) { c.advertisedAddr = addr })
+}

@@ -1,6 +1,7 @@
 package sluice
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -14,6 +15,7 @@ import (
 	"github.com/sluicedb/sluice/exec"
 	"github.com/sluicedb/sluice/exec/codec"
 	"github.com/sluicedb/sluice/exec/expr"
+	"github.com/sluicedb/sluice/internal/pgclient"
 	"github.com/sluicedb/sluice/planner"
 	"github.com/sluicedb/sluice/sql"
 	"github.com/sluicedb/sluice/storage"
@@ -104,36 +106,31 @@ func (e *Engine) pullTable(ctx context.Context, st *sql.Query, plan *planner.Pla
 	if err != nil {
 		return nil, err
 	}
+	req := &pullRequest{stage: final, topic: src.Topic, window: plan.Input.Key.Window, keys: keys, lookup: lookup,
+		text: st.Text(), props: props}
+	if parts, ok := props[propPullPartitions]; ok {
+		// Forwarded by another instance: its stored rows, from here only.
+		return e.answerForwarded(req, parts)
+	}
 	// A lookup reads the named keys in the order the WHERE clause lists
 	// them (as ksqlDB does), each from every partition's store; a scan
-	// reads every partition's store in key order. Either way the query's
+	// reads every partition's store in key order. The partitions other
+	// instances own are read from them (route.go). Either way the query's
 	// filter then runs over the rows read.
-	type read struct {
-		p    int32
-		recs []*kgo.Record
-	}
-	var reads []read
-	// Only the partitions whose tasks run here: with several instances,
-	// the others hold the rest of the table.
-	owned := final.owned(false)
-	if lookup {
-		for _, k := range keys {
-			for _, p := range owned {
-				recs, err := e.readMaterialized(final.name, p, src.Topic, k, plan.Input.Key.Window)
-				if err != nil {
-					return nil, err
-				}
-				reads = append(reads, read{p, recs})
-			}
+	reads, err := e.gather(ctx, req)
+	if err != nil {
+		var fe *forwardError
+		if !errors.As(err, &fe) {
+			return nil, err
 		}
-	} else {
-		for _, p := range owned {
-			recs, err := e.readMaterialized(final.name, p, src.Topic, nil, plan.Input.Key.Window)
-			if err != nil {
-				return nil, err
-			}
-			reads = append(reads, read{p, recs})
+		code := sql.CodeConnectionFailure
+		var pe *pgclient.Error
+		if errors.As(err, &pe) {
+			code = pe.Code
 		}
+		return nil, sql.Errorf(code, st.Position(), "pull query on %s cannot read partitions %s of %s: %v",
+			src.Name, partList(fe.parts), final.name, err).
+			WithHint("the instance that owns them must be reachable; after it stopped, its partitions move to the others once the group's session timeout (%s) passed", groupSessionTimeout)
 	}
 	offsets := map[int32]int64{}
 	for _, r := range reads {
@@ -318,16 +315,6 @@ func constValue(n expr.Node, t arrow.DataType) (any, bool) {
 func (e *Engine) readMaterialized(stage string, p int32, topic string, key []byte, window codec.WindowType) ([]*kgo.Record, error) {
 	prefix := storage.Prefix{Namespace: storage.NamespaceOperator, Query: stage,
 		Operator: storeID(materializedStore), Partition: p}.Bytes()
-	want := -1 // the stored key's length for a lookup
-	if key != nil {
-		want = len(key)
-		switch window {
-		case codec.TimeWindow:
-			want += 8
-		case codec.SessionWindow:
-			want += 16
-		}
-	}
 	it, err := e.state.Iter(append(prefix, key...))
 	if err != nil {
 		return nil, err
@@ -336,7 +323,7 @@ func (e *Engine) readMaterialized(stage string, p int32, topic string, key []byt
 	var recs []*kgo.Record
 	for ok := it.First(); ok; ok = it.Next() {
 		k := it.Key()[len(prefix):]
-		if want >= 0 && len(k) != want {
+		if key != nil && !storedKeyMatches(k, key, window) {
 			continue // a longer key that starts with the same bytes
 		}
 		v := it.Value()
@@ -352,4 +339,17 @@ func (e *Engine) readMaterialized(stage string, p int32, topic string, key []byt
 		})
 	}
 	return recs, it.Error()
+}
+
+// storedKeyMatches reports whether a materialized store's key (the key
+// bytes, then for a windowed table the window) is one of key's.
+func storedKeyMatches(stored, key []byte, window codec.WindowType) bool {
+	want := len(key)
+	switch window {
+	case codec.TimeWindow:
+		want += 8
+	case codec.SessionWindow:
+		want += 16
+	}
+	return len(stored) == want && bytes.HasPrefix(stored, key)
 }

@@ -20,6 +20,7 @@ const (
 	CodeInvalidText         = "22P02" // invalid_text_representation
 	CodeUndefinedObject     = "42704" // undefined_object (unknown query id, type, topic)
 	CodeObjectInUse         = "55006" // object_in_use (DROP of a source a query reads)
+	CodeObjectNotInState    = "55000" // object_not_in_prerequisite_state (a partition that moved)
 	CodeQueryCanceled       = "57014"
 	CodeInternal            = "XX000"
 	CodeConnectionFailure   = "08006"

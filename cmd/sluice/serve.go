@@ -26,6 +26,11 @@ type serveFlags struct {
 	brokers   string
 	serviceID string
 	logLevel  string
+	// advertised is the --pg-addr other instances reach this one at
+	// (default: the listen address).
+	advertised string
+	// props are --set KEY=VALUE engine properties.
+	props userFlags
 
 	auth          string
 	users         userFlags
@@ -56,6 +61,8 @@ func parseServeFlags(args []string, stderr io.Writer) (serveFlags, error) {
 	fs.StringVar(&f.kafkaAddr, "kafka-addr", "127.0.0.1:9092", "embedded Kafka broker listen address (ignored with --brokers)")
 	fs.StringVar(&f.brokers, "brokers", "", "comma-separated seed brokers of an existing Kafka cluster; default: run the embedded broker")
 	fs.StringVar(&f.serviceID, "service-id", "sluice", "cluster name: instances with the same id share catalog and queries")
+	fs.StringVar(&f.advertised, "advertised-addr", "", "host:port at which the other instances of the service reach this one's Postgres server, to forward pull queries (default: the --pg-addr listen address)")
+	fs.Var(&f.props, "set", "an engine property as KEY=VALUE, the default of every session (e.g. commit.interval.ms=100); repeatable")
 	fs.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	fs.StringVar(&f.auth, "auth", "", "Postgres authentication: trust, password or scram-sha-256 (default: scram-sha-256 when users are given, else trust)")
 	fs.Var(&f.users, "user", "a Postgres user as NAME:PASSWORD (or NAME:SCRAM-SHA-256$... verifier); repeatable")
@@ -145,10 +152,26 @@ func serve(ctx context.Context, args []string, stderr io.Writer) int {
 		return exitError
 	}
 
+	props := map[string]string{}
+	for _, kv := range f.props {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			fmt.Fprintf(stderr, "sluice: --set %q is not KEY=VALUE\n", kv)
+			srv.Close()
+			return exitUsage
+		}
+		props[k] = v
+	}
+	advertised := f.advertised
+	if advertised == "" {
+		advertised = advertisedAddr(srv.Addr())
+	}
 	opts := []sluice.Option{
 		sluice.WithDataDir(f.dataDir),
 		sluice.WithServiceID(f.serviceID),
 		sluice.WithLogger(logger),
+		sluice.WithProperties(props),
+		sluice.WithAdvertisedAddr(advertised),
 	}
 	if bs := brokerList(f.brokers); len(bs) > 0 {
 		opts = append(opts, sluice.WithBrokers(bs...))
@@ -258,4 +281,19 @@ func serverConfig(f serveFlags) (server.Config, error) {
 		return cfg, errors.New("--require-tls needs --tls-cert and --tls-key")
 	}
 	return cfg, nil
+}
+
+// advertisedAddr is the address other instances reach a listener at: the
+// listen address, with this host's name for an unspecified IP (0.0.0.0).
+func advertisedAddr(a net.Addr) string {
+	host, port, err := net.SplitHostPort(a.String())
+	if err != nil {
+		return a.String()
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
+		if h, err := os.Hostname(); err == nil {
+			host = h
+		}
+	}
+	return net.JoinHostPort(host, port)
 }

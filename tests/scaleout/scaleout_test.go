@@ -83,6 +83,84 @@ func (in *instance) psql(sql string) string {
 	return string(out)
 }
 
+// psqlErr runs statements that must fail and returns psql's verbose error
+// output (with the SQLSTATE).
+func (in *instance) psqlErr(sql string) string {
+	in.t.Helper()
+	host, port, _ := net.SplitHostPort(in.pg)
+	out, err := exec.Command("psql", "-h", host, "-p", port, "-X", "-A", "-t", "-v", "ON_ERROR_STOP=1",
+		"-v", "VERBOSITY=verbose", "-c", sql).CombinedOutput()
+	if err == nil {
+		in.t.Fatalf("%s: psql %q succeeded, want an error:\n%s", in.name, sql, out)
+	}
+	return string(out)
+}
+
+// pullAll checks that a pull query over the whole table, and a lookup of
+// every key, on the instance return every group with its exact count and
+// sum, whichever instance owns the group's partition. owner says which
+// instance owns a key's partition; the lookups must include keys of both.
+func (in *instance) pullAll(t *testing.T, want, wantSum map[string]int64, owner func(k string) string) {
+	t.Helper()
+	check := func(what, out string) {
+		t.Helper()
+		got := map[string]string{}
+		for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+			if f := strings.Split(line, "|"); len(f) == 3 {
+				got[f[0]] = f[1] + "|" + f[2]
+			}
+		}
+		if len(got) != len(want) {
+			t.Fatalf("%s on %s: %d groups, want %d:\n%s", what, in.name, len(got), len(want), out)
+		}
+		for k, n := range want {
+			if g := got[k]; g != fmt.Sprintf("%d|%d", n, wantSum[k]) {
+				t.Fatalf("%s on %s: group %s is %q, want count %d and sum %d", what, in.name, k, g, n, wantSum[k])
+			}
+		}
+	}
+	check("SELECT * FROM totals", in.psql("SELECT k, n, total FROM totals;"))
+	var lookups strings.Builder
+	remote := 0
+	for k := range want {
+		fmt.Fprintf(&lookups, "SELECT k, n, total FROM totals WHERE k = %s;\n", k)
+		if owner(k) != in.name {
+			remote++
+		}
+	}
+	if remote == 0 || remote == len(want) {
+		t.Fatalf("on %s: %d of %d keys owned by the other instance; want some of each", in.name, remote, len(want))
+	}
+	check("key lookups", in.psql(lookups.String()))
+	// LIMIT applies to the merged rows.
+	if out := strings.TrimSpace(in.psql("SELECT k FROM totals LIMIT 7;")); len(strings.Split(out, "\n")) != 7 {
+		t.Fatalf("LIMIT 7 on %s returned:\n%s", in.name, out)
+	}
+}
+
+// partitionOwner returns which instance owns a key of the TOTALS table,
+// from the final stage's partitions in the instances' owned() texts: the
+// table's tasks are partitioned by the default partitioner on the key's
+// bytes (its JSON text).
+func partitionOwner(ta string) func(k string) string {
+	final := strings.Split(ta, ";")[1]
+	_, list, _ := strings.Cut(final, ": ")
+	list, _, _ = strings.Cut(list, " of ")
+	mine := map[int]bool{}
+	for _, f := range strings.Split(list, ",") {
+		var p int
+		fmt.Sscan(strings.TrimSpace(f), &p)
+		mine[p] = true
+	}
+	part := kgo.StickyKeyPartitioner(nil).ForTopic("")
+	return func(k string) string {
+		if mine[part.Partition(&kgo.Record{Key: []byte(k)}, partitions)] {
+			return "a"
+		}
+		return "b"
+	}
+}
+
 func (in *instance) logTail() string {
 	b, _ := os.ReadFile(in.log.Name())
 	lines := strings.Split(string(b), "\n")
@@ -328,6 +406,12 @@ func TestTwoInstancesShareAndTakeOver(t *testing.T) {
 	}()
 	produce(t, cl, 0, perPhase)
 	<-killed
+	// Until the group's session timeout (10 s) passes, b still owns its
+	// partitions: a pull query on a cannot read them and says so, rather
+	// than answering with a's half of the table.
+	if out := a.psqlErr("SELECT * FROM totals;"); !strings.Contains(out, "08006") || !strings.Contains(out, "cannot read partitions") {
+		t.Fatalf("pull query with b down: want SQLSTATE 08006 naming b's partitions, got:\n%s", out)
+	}
 	produce(t, cl, perPhase, 2*perPhase)
 	start := time.Now()
 	expect(2 * perPhase)
@@ -345,6 +429,11 @@ func TestTwoInstancesShareAndTakeOver(t *testing.T) {
 	expect(3 * perPhase)
 	res.read(t, want, 2*time.Minute)
 	check("after the return")
+	// Pull queries on either instance see the whole table: the partitions
+	// the other owns are read from it.
+	owner := partitionOwner(ta)
+	a.pullAll(t, want, wantSum, owner)
+	b.pullAll(t, want, wantSum, owner)
 
 	// Phase 3: the broker stops and comes back on the same log; both
 	// instances ride out the outage (their clients reconnect, cycles that
