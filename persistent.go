@@ -101,6 +101,9 @@ type stage struct {
 	assigned uint64 // assignments so far (assignment.seq)
 
 	cycleMu sync.Mutex // one processing cycle at a time
+	// commits counts the at-least-once offset commits in flight
+	// (commitOffsets); closing the stage waits for them.
+	commits sync.WaitGroup
 	// cycleLimit bounds the records of a cycle's poll (guarded by
 	// cycleMu; 0 means maxCycleRecords). A cycle that runs out of
 	// cycleTimeout shrinks it, so that redoing the work makes progress;
@@ -627,7 +630,7 @@ func (s *stage) cycle(pollCtx context.Context) (int, error) {
 		s.done[p] = slices.Clone(s.pos[p])
 	}
 	if !s.q.eos {
-		return n, s.commitOffsets(ctx, work)
+		s.commitOffsets(work)
 	}
 	return n, nil
 }
@@ -638,9 +641,16 @@ func (s *stage) cycle(pollCtx context.Context) (int, error) {
 var errRebalanced = errors.New("transaction aborted: the group rebalanced during the cycle")
 
 // commitOffsets commits the positions of the partitions in work to the
-// stage's group (at-least-once). The commit carries the member's
-// generation, so a member that lost the partitions cannot move them.
-func (s *stage) commitOffsets(ctx context.Context, work map[int32][][]*kgo.Record) error {
+// stage's group (at-least-once) without waiting for the broker's answer:
+// the commit overlaps the next cycle's poll and processing, so a cycle's
+// latency does not include its commit's round trip. The commit carries the
+// member's generation, so a member that lost the partitions cannot move
+// them; kgo issues commits in order, and a rebalance's join waits for a
+// commit in flight. A failed commit fails the next cycle (takeErr), which
+// rewinds to the local positions (s.done); a later commit carries them.
+// Until the commit lands, a crash repeats the cycle's output (at-least-once
+// allows it); the local checkpoint, written before, already holds it.
+func (s *stage) commitOffsets(work map[int32][][]*kgo.Record) {
 	offsets := map[string]map[int32]kgo.EpochOffset{}
 	for p := range work {
 		for i, off := range s.pos[p] {
@@ -650,24 +660,24 @@ func (s *stage) commitOffsets(ctx context.Context, work map[int32][][]*kgo.Recor
 			offsets[s.topics[i]][p] = kgo.EpochOffset{Epoch: -1, Offset: off}
 		}
 	}
-	var cerr error
-	s.consumer.CommitOffsetsSync(ctx, offsets, func(_ *kgo.Client, _ *kmsg.OffsetCommitRequest, resp *kmsg.OffsetCommitResponse, err error) {
-		if err != nil {
-			cerr = err
-			return
-		}
-		for _, t := range resp.Topics {
-			for _, p := range t.Partitions {
-				if err := kerr.ErrorForCode(p.ErrorCode); err != nil && cerr == nil {
-					cerr = fmt.Errorf("%s[%d]: %w", t.Topic, p.Partition, err)
+	ctx, cancel := context.WithTimeout(context.Background(), cycleTimeout)
+	s.commits.Add(1)
+	s.consumer.CommitOffsets(ctx, offsets, func(_ *kgo.Client, _ *kmsg.OffsetCommitRequest, resp *kmsg.OffsetCommitResponse, err error) {
+		defer s.commits.Done()
+		defer cancel()
+		if err == nil {
+			for _, t := range resp.Topics {
+				for _, p := range t.Partitions {
+					if perr := kerr.ErrorForCode(p.ErrorCode); perr != nil && err == nil {
+						err = fmt.Errorf("%s[%d]: %w", t.Topic, p.Partition, perr)
+					}
 				}
 			}
 		}
+		if err != nil {
+			s.setErr(fmt.Errorf("commit offsets of %s: %w", s.name, err))
+		}
 	})
-	if cerr != nil {
-		return fmt.Errorf("commit offsets of %s: %w", s.name, cerr)
-	}
-	return nil
 }
 
 // rewind moves the consumer back to the committed offsets after a failed
@@ -710,6 +720,9 @@ func (s *stage) catchUp(ctx context.Context) error {
 	for {
 		assigned, behind := s.progress(ends)
 		if assigned && !behind {
+			// Manual drive's callers read the group's offsets: let the
+			// last commit land.
+			s.commits.Wait()
 			return nil
 		}
 		pollCtx, cancel := context.WithTimeout(ctx, time.Second)
@@ -728,6 +741,7 @@ func (s *stage) catchUp(ctx context.Context) error {
 			// Offsets past the last record can be transaction markers,
 			// which are never returned as records.
 			if idle++; idle >= 3 {
+				s.commits.Wait()
 				return nil
 			}
 		}
@@ -769,6 +783,9 @@ func (q *persistentQuery) closeStages() error {
 	var errs []error
 	for _, s := range q.stages {
 		s.cycleMu.Lock()
+		// The last cycle's offsets reach the group before the client
+		// closes, so a clean stop repeats nothing on another instance.
+		s.commits.Wait()
 		// Closing revokes the partitions, which releases the tasks.
 		if s.sess != nil {
 			s.sess.Close()

@@ -79,10 +79,18 @@ func Load(ctx context.Context, g *Generator, lc LoadConfig) error {
 	if err != nil {
 		return err
 	}
+	// A bulk load lingers to fill batches; a paced load (the latency
+	// phase) sends each record at once, as a latency-sensitive producer
+	// would, so that the measured latency is the engine's, not the time
+	// the input sat in this producer's batch.
+	linger := 5 * time.Millisecond
+	if lc.WallRate > 0 {
+		linger = 0
+	}
 	cl, err := kgo.NewClient(
 		kgo.SeedBrokers(lc.Brokers...),
 		kgo.RecordPartitioner(loadPartitioner{kgo.StickyKeyPartitioner(nil)}),
-		kgo.ProducerLinger(5*time.Millisecond),
+		kgo.ProducerLinger(linger),
 		kgo.ProducerBatchMaxBytes(1<<20),
 		kgo.MaxBufferedRecords(200_000),
 	)
