@@ -19,7 +19,8 @@ import (
 // # State layout
 //
 // K is the join key encoded with agg.AppendValue (canonical and prefix-free,
-// so a key followed by more fields never collides with another key); s is
+// so a key followed by more fields never collides with another key), then,
+// for windowed sources, its window bounds (JoinSide.WindowCols), likewise; s is
 // the side (0 left, 1 right); t is a time and n a sequence number, both
 // storage.AppendInt64 (order-preserving). A row is its columns' values
 // encoded with agg.AppendValue one after the other.
@@ -266,13 +267,18 @@ func (j *join) rowTime(side int, row []any) (int64, bool) {
 	return 0, false
 }
 
-// keyOf encodes the join key of row into j.keyBuf; ok is false for NULL.
+// keyOf encodes the join key of row into j.keyBuf, followed by its window
+// bounds for a windowed source; ok is false for a NULL key.
 func (j *join) keyOf(side int, row []any) ([]byte, bool) {
-	v := row[j.sideSpec(side).KeyCol]
+	spec := j.sideSpec(side)
+	v := row[spec.KeyCol]
 	if v == nil {
 		return nil, false
 	}
 	j.keyBuf = agg.AppendValue(j.keyBuf[:0], v)
+	for _, c := range spec.WindowCols {
+		j.keyBuf = agg.AppendValue(j.keyBuf, row[c])
+	}
 	return j.keyBuf, true
 }
 

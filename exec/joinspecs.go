@@ -133,6 +133,12 @@ type JoinSide struct {
 	KeyCol int
 	// TimeCol is the column holding each row's event time (ROWTIME).
 	TimeCol int
+	// WindowCols, for a windowed source, are the columns of the window
+	// bounds that belong to its key: WINDOWSTART for a time window, and
+	// WINDOWEND too for a session window. Rows join only when these are
+	// equal as well, as Kafka Streams joins windowed keys by their bytes.
+	// Both sides have as many; none for unwindowed sources.
+	WindowCols []int
 }
 
 // JoinSpec joins two inputs on equal join keys (SQL equality: a NULL key
@@ -180,6 +186,16 @@ func (s *JoinSpec) Schema() (*arrow.Schema, error) {
 		n := side.Schema.NumFields()
 		if side.KeyCol < 0 || side.KeyCol >= n || side.TimeCol < 0 || side.TimeCol >= n {
 			return nil, fmt.Errorf("join %s: side %d: key or time column out of range", s.Name, i)
+		}
+	}
+	if len(s.Left.WindowCols) != len(s.Right.WindowCols) {
+		return nil, fmt.Errorf("join %s: %d and %d window columns", s.Name, len(s.Left.WindowCols), len(s.Right.WindowCols))
+	}
+	for i, side := range []JoinSide{s.Left, s.Right} {
+		for _, c := range side.WindowCols {
+			if c < 0 || c >= side.Schema.NumFields() {
+				return nil, fmt.Errorf("join %s: side %d: window column out of range", s.Name, i)
+			}
 		}
 	}
 	kt := s.Left.Schema.Field(s.Left.KeyCol).Type

@@ -48,6 +48,13 @@ import (
 // A push query creates no topics: it runs one task over every partition
 // of its inputs, and a re-keyed side is re-keyed in place (inlineSides).
 //
+// Windowed sources (both windowed, session with session, time with time
+// of the same size, never re-keyed) join on their key and window, as
+// Kafka Streams compares windowed keys by their bytes: the window start,
+// and the end of a session window, are part of the join key
+// (exec.JoinSide.WindowCols). A persistent query writes the result with a
+// windowed key in the first source's window type (resultWindow).
+//
 // The second and later joins of an N-way join must use the key the
 // previous join produced (a column equal to the previous join key);
 // re-keying an intermediate result needs a multi-input Pre stage, which is
@@ -112,6 +119,10 @@ type joinQuery struct {
 	// re-keyed by them instead of keyed by the join key.
 	partition []expr.Node
 	result    sql.SourceKind
+	// windowKey is set for a persistent join of windowed sources: its
+	// sink's key is windowed, so the projection carries the result's
+	// window bounds as hidden columns before the row time.
+	windowKey bool
 }
 
 func isJoinQuery(q *sql.Select) bool {
@@ -1078,6 +1089,19 @@ func (jq *joinQuery) lowerJoin(queryID string, timeItem int) (*Plan, error) {
 	if timeItem >= 0 {
 		timeExpr = proj.Exprs[timeItem]
 	}
+	if jq.windowKey {
+		for _, name := range []string{colWindowstart, colWindowend} {
+			n, err := jq.resultWindow(name)
+			if err == nil {
+				n, err = remap(n)
+			}
+			if err != nil {
+				return nil, err
+			}
+			proj.Exprs = append(proj.Exprs, n)
+			proj.Names = append(proj.Names, "$"+name)
+		}
+	}
 	proj.Exprs = append(proj.Exprs, timeExpr)
 	proj.Names = append(proj.Names, hiddenTimeName)
 	ops = append(ops, proj)
@@ -1088,6 +1112,24 @@ func (jq *joinQuery) lowerJoin(queryID string, timeItem int) (*Plan, error) {
 	}
 	plan.Logical = jq.logical(outCols, proj)
 	return plan, nil
+}
+
+// resultWindow is the window bound name (WINDOWSTART or WINDOWEND) of a
+// join of windowed sources, over V: the first source's, which an inner or
+// left join always has (the sources' keys, window included, are equal); a
+// row that an outer join pads on the left takes the first source that
+// has one.
+func (jq *joinQuery) resultWindow(name string) (expr.Node, error) {
+	var args []expr.Node
+	for _, s := range jq.srcs {
+		args = append(args, &expr.Col{Index: s.base + scanIndex(s.scan, name), Name: name, Type: expr.TimestampType})
+	}
+	for _, st := range jq.steps {
+		if st.kind == sql.JoinRight || st.kind == sql.JoinFull {
+			return call("COALESCE", args, sql.Pos{})
+		}
+	}
+	return args[0], nil
 }
 
 // lowerJoinInputs builds the part of a join's physical plan that every
@@ -1138,14 +1180,6 @@ func (jq *joinQuery) lowerJoinInputs(queryID string) (plan *Plan, ops []any, rem
 		}
 		plan.Pre = append(plan.Pre, s.pre)
 	}
-	for _, s := range jq.srcs {
-		if s.src.Window != nil {
-			// Matching windowed sources join on key and window bounds;
-			// the join operator keys on one column.
-			return nil, nil, nil, sql.Errorf(sql.CodeFeatureNotSupported, s.at, "joins of windowed sources are not supported yet").
-				WithHint("join the sources before windowing them, or join non-windowed copies")
-		}
-	}
 	if err := jq.checkPartitions(); err != nil {
 		return nil, nil, nil, err
 	}
@@ -1168,8 +1202,10 @@ func (jq *joinQuery) lowerJoinInputs(queryID string) (plan *Plan, ops []any, rem
 			}
 		}
 		spec := exec.JoinSpec{Name: "Join-" + strconv.Itoa(k), Type: joinType(st.kind),
-			Left:    exec.JoinSide{Schema: leftSchema, KeyCol: leftKey, TimeCol: leftTime},
-			Right:   exec.JoinSide{Schema: sideSchema(right), KeyCol: right.keyCol, TimeCol: right.timeCol},
+			Left: exec.JoinSide{Schema: leftSchema, KeyCol: leftKey, TimeCol: leftTime,
+				WindowCols: jq.srcs[st.lsrc].windowCols(offs[st.lsrc])},
+			Right: exec.JoinSide{Schema: sideSchema(right), KeyCol: right.keyCol, TimeCol: right.timeCol,
+				WindowCols: right.windowCols(0)},
 			KeyName: fmt.Sprintf("$JOINKEY%d", k)}
 		switch {
 		case st.fk:
@@ -1260,6 +1296,25 @@ func (jq *joinQuery) lowerJoinInputs(queryID string) (plan *Plan, ops []any, rem
 		plan.Joins = append(plan.Joins, JoinInput{Input: s.spec})
 	}
 	return plan, ops, remapped, nil
+}
+
+// windowCols are the side-layout columns, plus off, of s's window bounds
+// that belong to its key (exec.JoinSide.WindowCols): WINDOWSTART, and
+// WINDOWEND for a session window. Nil for an unwindowed source.
+func (s *joinSrc) windowCols(off int) []int {
+	w := s.src.Window
+	if w == nil {
+		return nil
+	}
+	names := []string{colWindowstart}
+	if w.Type == "SESSION" {
+		names = append(names, colWindowend)
+	}
+	var out []int
+	for _, n := range names {
+		out = append(out, off+s.colMap[scanIndex(s.scan, n)])
+	}
+	return out
 }
 
 func joinType(k sql.JoinKind) exec.JoinType {
@@ -1529,7 +1584,10 @@ func (jq *joinQuery) logical(out []OutCol, proj exec.ProjectSpec) Node {
 	if jq.where != nil {
 		n = &Filter{Input: n, Pred: jq.where}
 	}
-	cols := append(append([]OutCol(nil), out...), OutCol{Name: hiddenTimeName, Type: expr.TimestampType, Hidden: true})
+	cols := append([]OutCol(nil), out...)
+	for i := len(out); i < len(proj.Exprs); i++ {
+		cols = append(cols, OutCol{Name: proj.Names[i], Type: proj.Exprs[i].DataType(), Hidden: true})
+	}
 	return &Project{Input: n, Exprs: proj.Exprs, Cols: cols}
 }
 
@@ -1551,6 +1609,9 @@ func explainJoin(op exec.JoinSpec) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Join %s %s %s key #%d/#%d time #%d/#%d", op.Name, op.Kind, op.Type,
 		op.Left.KeyCol, op.Right.KeyCol, op.Left.TimeCol, op.Right.TimeCol)
+	if len(op.Left.WindowCols) > 0 {
+		fmt.Fprintf(&b, " window %v/%v", op.Left.WindowCols, op.Right.WindowCols)
+	}
 	if w := op.Window; w != nil {
 		fmt.Fprintf(&b, " within (%dms, %dms) grace %dms", w.Before, w.After, w.Grace)
 		if w.DeferOuter {
@@ -1584,6 +1645,12 @@ func planCreateJoin(cat Catalog, st *sql.CreateSource, w withProps, queryID stri
 	if err != nil {
 		return nil, nil, err
 	}
+	if win := jq.srcs[0].src.Window; win != nil {
+		// The result is keyed by the join key and the window, in the
+		// first source's window type (ksqlDB takes the left's key format).
+		w := *win
+		sink.Window, jq.windowKey = &w, true
+	}
 	timeItem := -1
 	if sink.TimestampColumn != "" {
 		for i, it := range jq.items {
@@ -1607,6 +1674,12 @@ func planCreateJoin(cat Catalog, st *sql.CreateSource, w withProps, queryID stri
 	}
 	if err := addSink(plan, sink); err != nil {
 		return nil, nil, err
+	}
+	if jq.windowKey {
+		// The windowed key ends with the hidden window bounds before the
+		// row time (lowerJoin).
+		t := plan.OutputTimeCol
+		plan.Sink.KeyCols = append(plan.Sink.KeyCols, t-2, t-1)
 	}
 	plan.Emit = sql.EmitChanges
 	plan.Explain = Explain(plan)

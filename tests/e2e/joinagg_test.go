@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"encoding/binary"
 	"fmt"
 	"strings"
 	"testing"
@@ -233,5 +234,55 @@ func TestJoinBadInputIsCounted(t *testing.T) {
 		if text := describe(t, eng, source); !strings.Contains(text, want) {
 			t.Errorf("DESCRIBE %s EXTENDED lacks %q:\n%s", source, want, text)
 		}
+	}
+}
+
+// Windowed tables join on key and window: per user and second, the clicks
+// of one windowed aggregation next to the views of another. A window of
+// one side never meets another window of the other, and the result is
+// keyed by the user and the window, in the first table's window type.
+func TestWindowedTablesJoinOnKeyAndWindow(t *testing.T) {
+	eng := openEngine(t, t.TempDir(), sluice.WithManualDrive())
+	defer eng.Close()
+	mustExec(t, eng, `
+		CREATE STREAM clicks (user_id STRING KEY, page STRING)
+		  WITH (KAFKA_TOPIC='clicks', KEY_FORMAT='KAFKA', VALUE_FORMAT='JSON', PARTITIONS=2);
+		CREATE STREAM views (user_id STRING KEY, ad STRING)
+		  WITH (KAFKA_TOPIC='views', KEY_FORMAT='KAFKA', VALUE_FORMAT='JSON', PARTITIONS=2);
+		SET 'auto.offset.reset'='earliest';
+		CREATE TABLE clicks_per_sec AS SELECT user_id, COUNT(*) AS clicks FROM clicks
+		  WINDOW TUMBLING (SIZE 1 SECOND) GROUP BY user_id;
+		CREATE TABLE views_per_sec AS SELECT user_id, COUNT(*) AS views FROM views
+		  WINDOW TUMBLING (SIZE 1 SECOND) GROUP BY user_id;
+		CREATE TABLE ctr AS SELECT c.user_id, c.clicks, v.views
+		  FROM clicks_per_sec c JOIN views_per_sec v ON c.user_id = v.user_id;`)
+	cl := client(t, eng.KafkaAddrs())
+	produceAt(t, cl, "views", "u1", `{"ad": "a"}`, 1000)
+	produceAt(t, cl, "views", "u1", `{"ad": "b"}`, 1500)
+	produceAt(t, cl, "views", "u1", `{"ad": "c"}`, 2100)
+	produceAt(t, cl, "clicks", "u1", `{"page": "x"}`, 1200)
+	produceAt(t, cl, "clicks", "u1", `{"page": "y"}`, 2500)
+	produceAt(t, cl, "clicks", "u2", `{"page": "z"}`, 1300) // u2 has no views
+	produceAt(t, cl, "views", "u3", `{"ad": "d"}`, 1300)    // u3 has no clicks
+	if err := eng.RunUntilIdle(testCtx(t)); err != nil {
+		t.Fatal(err)
+	}
+	// The latest result per windowed key (user bytes, then the window's
+	// start as 8 bytes big-endian).
+	latest := map[string]string{}
+	for _, r := range readTopic(t, eng.KafkaAddrs(), "CTR", 100, 3*time.Second) {
+		k := r.Key
+		if len(k) < 8 {
+			t.Fatalf("CTR key %q is not windowed", k)
+		}
+		start := int64(binary.BigEndian.Uint64(k[len(k)-8:]))
+		latest[fmt.Sprintf("%s@%d", k[:len(k)-8], start)] = string(r.Value)
+	}
+	want := map[string]string{
+		"u1@1000": `{"CLICKS":1,"VIEWS":2}`,
+		"u1@2000": `{"CLICKS":1,"VIEWS":1}`,
+	}
+	if fmt.Sprint(latest) != fmt.Sprint(want) {
+		t.Errorf("CTR by user and window: %v, want %v", latest, want)
 	}
 }
