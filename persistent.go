@@ -320,6 +320,28 @@ func (s *stage) newTask(p int32, restore bool) (_ *taskRunner, _ *taskState, err
 	return r, ts, nil
 }
 
+// renewTask replaces partition p's task and state, after a failed cycle,
+// by new ones opened on the committed state. Operators keep part of their
+// state in memory (stream time, window indexes) and the failed cycle moved
+// it on; the records it processed are processed again. When the new task
+// cannot be created, the old one stays (its state discarded) and the error
+// is returned.
+func (s *stage) renewTask(p int32) error {
+	t, ts, err := s.newTask(p, false)
+	if err != nil {
+		return fmt.Errorf("renew the task of partition %d: %w", p, err)
+	}
+	s.mu.Lock()
+	old, oldState := s.tasks[p], s.states[p]
+	s.tasks[p], s.states[p] = t, ts
+	s.mu.Unlock()
+	if err := old.close(); err != nil {
+		s.q.e.log.Warn("close task", "query", s.q.id, "partition", p, "err", err)
+	}
+	oldState.close()
+	return nil
+}
+
 // newStageTask builds the task of a stage: one decoder per input topic
 // and the pipeline into tail (with a join's side chains when joins is not
 // empty).
@@ -608,6 +630,9 @@ func (s *stage) cycle(pollCtx context.Context) (int, error) {
 		for p := range work {
 			s.states[p].discard()
 			s.pos[p] = slices.Clone(s.done[p])
+			if err := s.renewTask(p); err != nil {
+				errs = append(errs, err)
+			}
 		}
 		if errors.Is(ctx.Err(), context.DeadlineExceeded) && limit > minCycleRecords {
 			// The same work would time out again: redo it in smaller

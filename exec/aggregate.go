@@ -26,12 +26,17 @@ import (
 //	0x00                          meta: stream time, sequence, last emit
 //	0x01 G                        group of an unwindowed aggregation
 //	0x02 G start                  time window of G (start: storage.AppendInt64)
-//	0x03 start G                  index of time windows by start (empty value)
+//	0x03 start G                  (earlier versions: an index of time windows by
+//	                              start; removed on open)
 //	0x04 G end start              session of G
 //	0x05 end G start              index of sessions by end (empty value)
 //
 // A group's value is: varint max event time, then per aggregate call a
 // uvarint length and the accumulator's state (agg.Acc.AppendState).
+//
+// The time windows are indexed by start in memory (windowIndex), rebuilt
+// from the 0x02 rows when the operator opens: closing and expiring windows
+// visits exactly the windows concerned instead of scanning the store.
 //
 // # Time
 //
@@ -75,6 +80,9 @@ type aggregate struct {
 	lastEmitClose int64 // EmitFinal: the close time of the last emission
 	maxStart      int64 // time windows: the largest window start seen
 
+	// windows indexes the time windows in the store (not sessions).
+	windows windowIndex
+
 	out    []outRow
 	keyBuf []byte
 	args   [][]any // per agg call, reused
@@ -95,12 +103,13 @@ type outRow struct {
 var _ Operator = (*aggregate)(nil)
 
 const (
-	spMeta       = 0x00
-	spGroup      = 0x01
-	spWindow     = 0x02
-	spWindowIdx  = 0x03
-	spSession    = 0x04
-	spSessionIdx = 0x05
+	spMeta   = 0x00
+	spGroup  = 0x01
+	spWindow = 0x02
+	// spLegacyWindowIdx: earlier versions' stored window index.
+	spLegacyWindowIdx = 0x03
+	spSession         = 0x04
+	spSessionIdx      = 0x05
 )
 
 // NewAggregate returns the operator of spec in front of next.
@@ -156,6 +165,11 @@ func (a *aggregate) Open(tc *TaskContext) error {
 	a.store = st
 	if err := a.loadMeta(); err != nil {
 		return err
+	}
+	if w := a.spec.Window; w != nil && w.Kind != WindowSession {
+		if err := a.loadWindows(); err != nil {
+			return err
+		}
 	}
 	a.ectx.OnRowError = func(_ int, err error) {
 		a.tc.recordError(&a.tc.metrics().EvalErrors, fmt.Errorf("HAVING %s: %w", a.spec.Having, err))
@@ -479,9 +493,7 @@ func (a *aggregate) applyWindows(row rowInput) error {
 		var old []any
 		if !existed {
 			g = a.newGroup()
-			if err := a.store.Put(a.windowIndexKey(start, row.gkey), nil); err != nil {
-				return err
-			}
+			a.windows.add(start, row.gkey)
 		} else {
 			old = g.results()
 		}
@@ -518,11 +530,6 @@ func (a *aggregate) windowKey(gkey []byte, start int64) []byte {
 	return storage.AppendInt64(k, start)
 }
 
-func (a *aggregate) windowIndexKey(start int64, gkey []byte) []byte {
-	k := storage.AppendInt64([]byte{spWindowIdx}, start)
-	return append(k, gkey...)
-}
-
 // decodeGroupKey reads the key values of an encoded group key and returns
 // the rest of b.
 func (a *aggregate) decodeGroupKey(b []byte) ([]any, []byte, error) {
@@ -536,33 +543,41 @@ func (a *aggregate) decodeGroupKey(b []byte) ([]any, []byte, error) {
 	return vals, b, nil
 }
 
-type windowRef struct {
-	start int64
-	gkey  []byte
-}
-
-// scanWindowIndex returns the windows with start in [from, to], by start.
-func (a *aggregate) scanWindowIndex(from, to int64) ([]windowRef, error) {
-	if to < from {
-		return nil, nil
-	}
-	lo := storage.AppendInt64([]byte{spWindowIdx}, max(from, 0))
-	hi := storage.AppendInt64([]byte{spWindowIdx}, to+1) // exclusive: every start <= to
-	var refs []windowRef
+// loadWindows rebuilds the window index from the store's windows, and
+// removes the stored index that earlier versions kept (space 0x03).
+func (a *aggregate) loadWindows() error {
 	var derr error
-	err := a.store.Scan(lo, hi, func(k, _ []byte) bool {
-		start, rest, err := storage.DecodeInt64(k[1:])
+	err := a.store.Scan([]byte{spWindow}, []byte{spWindow + 1}, func(k, _ []byte) bool {
+		if len(k) < 1+8 {
+			derr = fmt.Errorf("aggregate %s: short window key", a.spec.Name)
+			return false
+		}
+		gkey := k[1 : len(k)-8]
+		start, _, err := storage.DecodeInt64(k[len(k)-8:])
 		if err != nil {
 			derr = err
 			return false
 		}
-		refs = append(refs, windowRef{start: start, gkey: append([]byte(nil), rest...)})
+		a.windows.add(start, gkey)
 		return true
 	})
 	if err == nil {
 		err = derr
 	}
-	return refs, err
+	if err != nil {
+		return err
+	}
+	var legacy [][]byte
+	err = a.store.Scan([]byte{spLegacyWindowIdx}, []byte{spLegacyWindowIdx + 1}, func(k, _ []byte) bool {
+		legacy = append(legacy, append([]byte(nil), k...))
+		return true
+	})
+	for _, k := range legacy {
+		if err == nil {
+			err = a.store.Delete(k)
+		}
+	}
+	return err
 }
 
 // emitClosedWindows emits, once, every window that closed since the last
@@ -584,25 +599,18 @@ func (a *aggregate) emitClosedWindows(closeTime int64) error {
 	if lower > upper {
 		return nil
 	}
-	refs, err := a.scanWindowIndex(lower, upper)
-	if err != nil {
-		return err
-	}
-	for _, r := range refs {
-		g, ok, err := a.getGroup(a.windowKey(r.gkey, r.start))
+	return a.windows.visit(max(lower, 0), upper, func(start int64, gkey string) error {
+		g, ok, err := a.getGroup(a.windowKey([]byte(gkey), start))
+		if err != nil || !ok {
+			return err
+		}
+		key, _, err := a.decodeGroupKey([]byte(gkey))
 		if err != nil {
 			return err
 		}
-		if !ok {
-			continue
-		}
-		key, _, err := a.decodeGroupKey(r.gkey)
-		if err != nil {
-			return err
-		}
-		a.out = append(a.out, outRow{key: key, start: r.start, end: r.start + w.Size, results: g.results(), ts: g.maxTs, kind: Insert})
-	}
-	return nil
+		a.out = append(a.out, outRow{key: key, start: start, end: start + w.Size, results: g.results(), ts: g.maxTs, kind: Insert})
+		return nil
+	})
 }
 
 // expireWindows drops the state of windows that can no longer change or be
@@ -612,19 +620,9 @@ func (a *aggregate) expireWindows() error {
 	if cut <= 0 {
 		return nil
 	}
-	refs, err := a.scanWindowIndex(0, cut-1)
-	if err != nil {
-		return err
-	}
-	for _, r := range refs {
-		if err := a.store.Delete(a.windowKey(r.gkey, r.start)); err != nil {
-			return err
-		}
-		if err := a.store.Delete(a.windowIndexKey(r.start, r.gkey)); err != nil {
-			return err
-		}
-	}
-	return nil
+	return a.windows.removeBefore(cut, func(start int64, gkey string) error {
+		return a.store.Delete(a.windowKey([]byte(gkey), start))
+	})
 }
 
 // ---- sessions ----
