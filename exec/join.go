@@ -26,8 +26,10 @@ import (
 // encoded with agg.AppendValue one after the other.
 //
 //	0x00            meta: stream time, the two sides' observed times, sequence
-//	0x01 s K t n    a stream side's row (window state)
-//	0x02 s t K n    index of 0x01 by time, for expiry (empty value)
+//	0x01 s K t n    a stream side's row (window state), indexed in
+//	                memory by joinWindowIndex
+//	0x02 s t K n    (earlier versions: an index of 0x01 by time; removed
+//	                on open)
 //	0x03 t s K n    an unmatched row waiting for its window to close
 //	                (DeferOuter), in time order as Kafka Streams' outer store
 //	0x04 s K        a table side's current row
@@ -66,7 +68,10 @@ type join struct {
 	bld   []array.Builder
 	kinds []ChangeKind
 
-	keyBuf, scanLo, scanHi []byte
+	// win indexes the window state of a stream-stream join.
+	win joinWindowIndex
+
+	keyBuf, rowKey []byte
 }
 
 // joinPort is one entry port of a join: Push feeds the join's side.
@@ -126,6 +131,11 @@ func (j *join) Open(tc *TaskContext) error {
 	if err := j.loadMeta(); err != nil {
 		return err
 	}
+	if spec := j.spec; spec.Kind == StreamStream {
+		if err := j.loadWindow(); err != nil {
+			return fmt.Errorf("join %s: %w", spec.Name, err)
+		}
+	}
 	j.bld = make([]array.Builder, j.schema.NumFields())
 	for i, f := range j.schema.Fields() {
 		j.bld[i] = array.NewBuilder(j.mem, f.Type)
@@ -170,7 +180,7 @@ func (j *join) Close() error {
 const (
 	joinMeta    byte = 0x00
 	joinWindow  byte = 0x01
-	joinByTime  byte = 0x02
+	joinByTime  byte = 0x02 // earlier versions' index by time
 	joinPending byte = 0x03
 	joinTable   byte = 0x04
 	joinFKIndex byte = 0x05
@@ -322,7 +332,7 @@ func (j *join) streamRow(side int, row []any) error {
 	j.seq++
 	j.metaDirty = true
 	n := storage.AppendInt64(nil, j.seq)
-	if err := j.storeWindowRow(side, key, t, n, row); err != nil {
+	if err := j.storeWindowRow(side, key, t, row); err != nil {
 		return err
 	}
 	other := 1 - side
@@ -336,46 +346,32 @@ func (j *join) streamRow(side int, row []any) error {
 	}
 	matched := false
 	if lo <= hi {
-		j.scanLo = append(append(append(j.scanLo[:0], joinWindow, byte(other)), key...), storage.AppendInt64(nil, lo)...)
-		j.scanHi = append(append(append(j.scanHi[:0], joinWindow, byte(other)), key...), storage.AppendInt64(nil, hi+1)...)
-		var scanErr error
-		type match struct {
-			t    int64
-			n    []byte
-			vals []any
-		}
-		var matches []match
-		err := j.store.Scan(j.scanLo, j.scanHi, func(k, v []byte) bool {
-			rest := k[2+len(key):]
-			ot, rest, err := storage.DecodeInt64(rest)
-			if err != nil {
-				scanErr = err
-				return false
+		// The values of the matches are read first: the store's results
+		// are valid only until its next call.
+		refs := j.win.find(other, key, lo, hi)
+		matches := make([][]any, len(refs))
+		for i, r := range refs {
+			v, ok, err := j.store.Get(j.windowRowKey(other, key, r))
+			if err == nil && !ok {
+				err = fmt.Errorf("indexed row (%d, %d) missing", r.t, r.n)
 			}
-			vals, err := decodeValues(v, j.sideSpec(other).Schema.NumFields())
-			if err != nil {
-				scanErr = err
-				return false
+			if err == nil {
+				matches[i], err = decodeValues(v, j.sideSpec(other).Schema.NumFields())
 			}
-			matches = append(matches, match{t: ot, n: append([]byte(nil), rest...), vals: vals})
-			return true
-		})
-		if err == nil {
-			err = scanErr
+			if err != nil {
+				return fmt.Errorf("corrupt window state: %w", err)
+			}
 		}
-		if err != nil {
-			return fmt.Errorf("corrupt window state: %w", err)
-		}
-		for _, m := range matches {
+		for i, r := range refs {
 			matched = true
-			l, r := row, m.vals
+			l, rv := row, matches[i]
 			if side == 1 {
-				l, r = m.vals, row
+				l, rv = matches[i], row
 			}
-			j.appendRow(Insert, row[j.sideSpec(side).KeyCol], l, r, max(t, m.t))
+			j.appendRow(Insert, row[j.sideSpec(side).KeyCol], l, rv, max(t, r.t))
 			if w.DeferOuter && j.spec.Type.outer(other) {
 				// The other row found a partner: it is no longer pending.
-				if err := j.store.Delete(pendingKey(m.t, other, key, m.n)); err != nil {
+				if err := j.store.Delete(pendingKey(r.t, other, key, storage.AppendInt64(nil, r.n))); err != nil {
 					return err
 				}
 			}
@@ -404,8 +400,8 @@ func pendingKey(t int64, side int, key, n []byte) []byte {
 }
 
 // storeWindowRow puts a stream row into its side's window state under
-// sequence number n, unless it is already older than the side's retention.
-func (j *join) storeWindowRow(side int, key []byte, t int64, n []byte, row []any) error {
+// the current sequence number, unless it is already older than the side's retention.
+func (j *join) storeWindowRow(side int, key []byte, t int64, row []any) error {
 	if t > j.sideTime[side] {
 		j.sideTime[side] = t
 		j.metaDirty = true
@@ -414,12 +410,55 @@ func (j *join) storeWindowRow(side int, key []byte, t int64, n []byte, row []any
 		j.tc.metrics().LateRecords.Add(1)
 		return nil
 	}
-	k := append(append([]byte{joinWindow, byte(side)}, key...), storage.AppendInt64(nil, t)...)
-	if err := j.store.Put(append(k, n...), encodeRow(row)); err != nil {
+	r := joinRef{t: t, n: j.seq}
+	if err := j.store.Put(j.windowRowKey(side, key, r), encodeRow(row)); err != nil {
 		return err
 	}
-	ik := storage.AppendInt64([]byte{joinByTime, byte(side)}, t)
-	return j.store.Put(append(append(ik, key...), n...), nil)
+	j.win.add(side, string(key), r)
+	return nil
+}
+
+// windowRowKey returns the state key of side's row r under key, in a
+// buffer reused by the next call.
+func (j *join) windowRowKey(side int, key []byte, r joinRef) []byte {
+	k := append(append(j.rowKey[:0], joinWindow, byte(side)), key...)
+	k = storage.AppendInt64(storage.AppendInt64(k, r.t), r.n)
+	j.rowKey = k
+	return k
+}
+
+// loadWindow rebuilds the window index from the window state, and removes
+// the stored index by time that earlier versions kept.
+func (j *join) loadWindow() error {
+	var derr error
+	err := j.store.Scan([]byte{joinWindow}, []byte{joinWindow + 1}, func(k, _ []byte) bool {
+		if len(k) < 2+16 || k[1] > 1 {
+			derr = fmt.Errorf("corrupt window key %x", k)
+			return false
+		}
+		tn := k[len(k)-16:]
+		t, tn, _ := storage.DecodeInt64(tn)
+		n, _, _ := storage.DecodeInt64(tn)
+		j.win.add(int(k[1]), string(k[2:len(k)-16]), joinRef{t: t, n: n})
+		return true
+	})
+	if err == nil {
+		err = derr
+	}
+	if err != nil {
+		return err
+	}
+	var legacy [][]byte
+	err = j.store.Scan([]byte{joinByTime}, []byte{joinByTime + 1}, func(k, _ []byte) bool {
+		legacy = append(legacy, append([]byte(nil), k...))
+		return true
+	})
+	for _, k := range legacy {
+		if err == nil {
+			err = j.store.Delete(k)
+		}
+	}
+	return err
 }
 
 // emitClosed emits, NULL-padded, the pending unmatched rows whose windows
@@ -494,27 +533,11 @@ func (j *join) expire() error {
 			continue
 		}
 		cut := j.sideTime[side] - j.spec.Window.Retention() // rows at or below cut are gone
-		lo := []byte{joinByTime, byte(side)}
-		hi := storage.AppendInt64([]byte{joinByTime, byte(side)}, cut+1)
-		var dead [][]byte
-		if err := j.store.Scan(lo, hi, func(k, _ []byte) bool {
-			dead = append(dead, append([]byte(nil), k...))
-			return true
-		}); err != nil {
+		err := j.win.expire(side, cut, func(key string, r joinRef) error {
+			return j.store.Delete(j.windowRowKey(side, []byte(key), r))
+		})
+		if err != nil {
 			return err
-		}
-		for _, k := range dead {
-			// k = 0x02 s t K n; the row is 0x01 s K t n.
-			t := k[2:10]
-			rest := k[10:]
-			kn := len(rest) - 8
-			row := append(append(append([]byte{joinWindow, byte(side)}, rest[:kn]...), t...), rest[kn:]...)
-			if err := j.store.Delete(row); err != nil {
-				return err
-			}
-			if err := j.store.Delete(k); err != nil {
-				return err
-			}
 		}
 	}
 	return nil
