@@ -567,17 +567,7 @@ func (a *aggregate) loadWindows() error {
 	if err != nil {
 		return err
 	}
-	var legacy [][]byte
-	err = a.store.Scan([]byte{spLegacyWindowIdx}, []byte{spLegacyWindowIdx + 1}, func(k, _ []byte) bool {
-		legacy = append(legacy, append([]byte(nil), k...))
-		return true
-	})
-	for _, k := range legacy {
-		if err == nil {
-			err = a.store.Delete(k)
-		}
-	}
-	return err
+	return deleteRange(a.store, []byte{spLegacyWindowIdx}, []byte{spLegacyWindowIdx + 1})
 }
 
 // emitClosedWindows emits, once, every window that closed since the last

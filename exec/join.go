@@ -448,17 +448,7 @@ func (j *join) loadWindow() error {
 	if err != nil {
 		return err
 	}
-	var legacy [][]byte
-	err = j.store.Scan([]byte{joinByTime}, []byte{joinByTime + 1}, func(k, _ []byte) bool {
-		legacy = append(legacy, append([]byte(nil), k...))
-		return true
-	})
-	for _, k := range legacy {
-		if err == nil {
-			err = j.store.Delete(k)
-		}
-	}
-	return err
+	return deleteRange(j.store, []byte{joinByTime}, []byte{joinByTime + 1})
 }
 
 // emitClosed emits, NULL-padded, the pending unmatched rows whose windows

@@ -28,3 +28,18 @@ type StateStore interface {
 // query, e.g. "Aggregate-0") for the task. The runtime supplies it through
 // TaskContext.OpenState.
 type StateOpener func(name string) (StateStore, error)
+
+// deleteRange deletes every key of st in [lower, upper).
+func deleteRange(st StateStore, lower, upper []byte) error {
+	var keys [][]byte
+	err := st.Scan(lower, upper, func(k, _ []byte) bool {
+		keys = append(keys, append([]byte(nil), k...))
+		return true
+	})
+	for _, k := range keys {
+		if err == nil {
+			err = st.Delete(k)
+		}
+	}
+	return err
+}
