@@ -1524,21 +1524,23 @@ func (c *Cluster) loadSegmentBatches(pd *partData, fsys fs, pdir string, base in
 			break // corruption - truncate
 		}
 
-		// Read metadata from index file (if available). The stored
+		// sluice patch: the batch's metadata comes from its own header,
+		// not from the index file. The index holds nothing the header
+		// does not (the epoch is the PartitionLeaderEpoch pushBatch
+		// stamps, inTx is a transactional data batch; the stored
 		// maxEarlierTimestamp is not used: rebuildMaxTimestampMeta
-		// recomputes it once every segment is loaded.
-		var epoch int32
-		var inTx bool
-		idxOff := batchIdx * indexEntrySize
-		if idxOff+indexEntrySize <= len(idxRaw) {
-			epoch, _, inTx, _ = decodeIndexEntry(idxRaw[idxOff : idxOff+indexEntrySize])
-		}
-
+		// recomputes it once every segment is loaded), but it is a
+		// second file written after the segment: a crash between the
+		// two writes leaves the last batch without an index entry.
+		// Read from the index, that batch was not transactional, so a
+		// transaction the crash left open was not seen as open (no
+		// abort, its records visible as committed), and every batch
+		// appended later took its predecessor's entry.
 		batch := &partBatch{
 			RecordBatch: *rb,
 			nbytes:      batchSize,
-			epoch:       epoch,
-			inTx:        inTx,
+			epoch:       rb.PartitionLeaderEpoch,
+			inTx:        rb.Attributes&0x0010 != 0 && rb.Attributes&0x0020 == 0, // transactional, not control
 		}
 		result = append(result, batch)
 		if seg != nil {
@@ -1572,6 +1574,31 @@ func (c *Cluster) loadSegmentBatches(pd *partData, fsys fs, pdir string, base in
 		idxPath := filepath.Join(pdir, indexFileName(base))
 		if f, err := fsys.OpenFile(idxPath, os.O_WRONLY, 0o644); err == nil {
 			f.Truncate(expectedIdxBytes)
+			f.Close()
+		}
+	}
+	// sluice patch: and complete an index the crash left short, so that
+	// the entries of batches appended from now on line up with them.
+	if have := len(idxRaw) / indexEntrySize * indexEntrySize; int64(have) < expectedIdxBytes {
+		idxPath := filepath.Join(pdir, indexFileName(base))
+		if f, err := fsys.OpenFile(idxPath, os.O_WRONLY|os.O_CREATE, 0o644); err != nil {
+			c.cfg.logger.Logf(LogLevelWarn, "partition %s-%d segment %d: open index to complete it: %v", pd.t, pd.p, base, err)
+		} else {
+			var missing []byte
+			for _, b := range result[have/indexEntrySize:] {
+				e := encodeIndexEntry(b.epoch, 0, b.inTx)
+				missing = append(missing, e[:]...)
+			}
+			err := f.Truncate(int64(have))
+			if err == nil {
+				_, err = f.Seek(int64(have), io.SeekStart)
+			}
+			if err == nil {
+				_, err = f.Write(missing)
+			}
+			if err != nil {
+				c.cfg.logger.Logf(LogLevelWarn, "partition %s-%d segment %d: complete index: %v", pd.t, pd.p, base, err)
+			}
 			f.Close()
 		}
 	}
