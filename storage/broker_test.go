@@ -337,37 +337,13 @@ func TestBrokerSyncWrites(t *testing.T) {
 // directory is the image a crash leaves.
 func TestBrokerCrashAbortedTransactionStaysAborted(t *testing.T) {
 	const topic, txid = "eos-out", "stage-0"
-	crashImage := func(b *Broker, from string) string { return crashImage(t, b, from) }
-	ctx := testCtx(t)
-	dir1 := t.TempDir()
-	b1 := startBroker(t, dir1)
-	if err := dialKafka(t, b1).CreateTopic(ctx, topic, 1, 0, nil); err != nil {
-		t.Fatal(err)
-	}
-	txp := newTxnProducer(t, b1, txid)
-	if err := txp.BeginTransaction(); err != nil {
-		t.Fatal(err)
-	}
-	produce(t, txp, topic, "open at the crash")
-	dir2 := crashImage(b1, dir1)
+	dir2 := openTransactionAtCrash(t, topic, txid)
 
 	b2 := startBroker(t, dir2)
-	txp = newTxnProducer(t, b2, txid)
-	if err := txp.BeginTransaction(); err != nil {
-		t.Fatal(err)
-	}
-	produce(t, txp, topic, "committed")
-	if err := txp.EndTransaction(ctx, kgo.TryCommit); err != nil {
-		t.Fatal(err)
-	}
-	dir3 := crashImage(b2, dir2)
+	commitTransaction(t, b2, txid, topic, "committed")
+	dir3 := crashImage(t, b2, dir2)
 
-	b3 := startBroker(t, dir3)
-	produce(t, newClient(t, b3.Addrs()), topic, "plain")
-	got := consumeAll(t, b3.Addrs(), topic, 2, kgo.FetchIsolationLevel(kgo.ReadCommitted()))
-	if want := []string{"committed", "plain"}; !slices.Equal(got, want) {
-		t.Fatalf("read_committed after two crashes read %v, want %v", got, want)
-	}
+	readCommittedAfterCrash(t, dir3, topic, "committed")
 }
 
 // TestBrokerCrashBetweenSegmentAndIndexWrites checks the recovery from a
@@ -382,18 +358,7 @@ func TestBrokerCrashAbortedTransactionStaysAborted(t *testing.T) {
 // batch took its predecessor's entry.)
 func TestBrokerCrashBetweenSegmentAndIndexWrites(t *testing.T) {
 	const topic, txid = "eos-out", "stage-0"
-	ctx := testCtx(t)
-	dir1 := t.TempDir()
-	b1 := startBroker(t, dir1)
-	if err := dialKafka(t, b1).CreateTopic(ctx, topic, 1, 0, nil); err != nil {
-		t.Fatal(err)
-	}
-	txp := newTxnProducer(t, b1, txid)
-	if err := txp.BeginTransaction(); err != nil {
-		t.Fatal(err)
-	}
-	produce(t, txp, topic, "open at the crash")
-	dir2 := crashImage(t, b1, dir1)
+	dir2 := openTransactionAtCrash(t, topic, txid)
 	// The partition's only batch so far: the crash came before its index
 	// entry was written.
 	index := filepath.Join(dir2, "partitions", topic+"-0", "0.idx")
@@ -405,25 +370,60 @@ func TestBrokerCrashBetweenSegmentAndIndexWrites(t *testing.T) {
 	}
 
 	b2 := startBroker(t, dir2)
-	txp = newTxnProducer(t, b2, txid)
-	if err := txp.BeginTransaction(); err != nil {
-		t.Fatal(err)
-	}
-	produce(t, txp, topic, "committed")
-	if err := txp.EndTransaction(ctx, kgo.TryCommit); err != nil {
-		t.Fatal(err)
-	}
+	txp := commitTransaction(t, b2, txid, topic, "committed")
 	if err := txp.BeginTransaction(); err != nil {
 		t.Fatal(err)
 	}
 	produce(t, txp, topic, "open at the second crash")
 	dir3 := crashImage(t, b2, dir2)
 
-	b3 := startBroker(t, dir3)
-	produce(t, newClient(t, b3.Addrs()), topic, "plain")
-	got := consumeAll(t, b3.Addrs(), topic, 2, kgo.FetchIsolationLevel(kgo.ReadCommitted()))
-	if want := []string{"committed", "plain"}; !slices.Equal(got, want) {
-		t.Fatalf("read_committed after two crashes read %v, want %v", got, want)
+	readCommittedAfterCrash(t, dir3, topic, "committed")
+}
+
+// openTransactionAtCrash starts a broker with a one-partition topic,
+// leaves a transaction of txid open in it (one record) and returns the
+// crash image of its data directory.
+func openTransactionAtCrash(t *testing.T, topic, txid string) string {
+	t.Helper()
+	dir := t.TempDir()
+	b := startBroker(t, dir)
+	if err := dialKafka(t, b).CreateTopic(testCtx(t), topic, 1, 0, nil); err != nil {
+		t.Fatal(err)
+	}
+	txp := newTxnProducer(t, b, txid)
+	if err := txp.BeginTransaction(); err != nil {
+		t.Fatal(err)
+	}
+	produce(t, txp, topic, "open at the crash")
+	return crashImage(t, b, dir)
+}
+
+// commitTransaction commits a transaction of txid holding value on b and
+// returns the producer.
+func commitTransaction(t *testing.T, b *Broker, txid, topic, value string) *kgo.Client {
+	t.Helper()
+	txp := newTxnProducer(t, b, txid)
+	if err := txp.BeginTransaction(); err != nil {
+		t.Fatal(err)
+	}
+	produce(t, txp, topic, value)
+	if err := txp.EndTransaction(testCtx(t), kgo.TryCommit); err != nil {
+		t.Fatal(err)
+	}
+	return txp
+}
+
+// readCommittedAfterCrash starts a broker on the crash image dir, appends
+// a plain record to topic and checks that read_committed reads the
+// committed values, then the plain record.
+func readCommittedAfterCrash(t *testing.T, dir, topic string, committed ...string) {
+	t.Helper()
+	b := startBroker(t, dir)
+	produce(t, newClient(t, b.Addrs()), topic, "plain")
+	want := append(committed, "plain")
+	got := consumeAll(t, b.Addrs(), topic, len(want), kgo.FetchIsolationLevel(kgo.ReadCommitted()))
+	if !slices.Equal(got, want) {
+		t.Fatalf("read_committed after the crashes read %v, want %v", got, want)
 	}
 }
 
