@@ -5,8 +5,10 @@ import (
 	"crypto/md5"
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/binary"
 	"encoding/hex"
 	"fmt"
+	"math"
 	"regexp"
 	"strings"
 	"sync"
@@ -382,6 +384,24 @@ func init() {
 	reg("FROM_BYTES", cat, "Converts bytes to a string with an encoding (hex, utf8, ascii, base64).", sig("BYTES, STRING -> STRING", func(a []any) (any, error) {
 		return encodeBytes(a[0].([]byte), str(a[1]), true)
 	}))
+	fromBytes := func(name, ret string, n int, conv func(uint64) any) {
+		impl := func(a []any) (any, error) {
+			order := "BIG_ENDIAN"
+			if len(a) > 1 {
+				order = strings.ToUpper(str(a[1]))
+			}
+			u, err := fixedBytes(a[0].([]byte), n, order)
+			if err != nil {
+				return nil, err
+			}
+			return conv(u), nil
+		}
+		reg(name, cat, fmt.Sprintf("Reads %d bytes as %s, BIG_ENDIAN (default) or LITTLE_ENDIAN.", n, ret),
+			sig("BYTES -> "+ret, impl), sig("BYTES, STRING -> "+ret, impl))
+	}
+	fromBytes("INT_FROM_BYTES", "INT", 4, func(u uint64) any { return int32(uint32(u)) })
+	fromBytes("BIGINT_FROM_BYTES", "BIGINT", 8, func(u uint64) any { return int64(u) })
+	fromBytes("DOUBLE_FROM_BYTES", "DOUBLE", 8, func(u uint64) any { return math.Float64frombits(u) })
 	reg("ENCODE", cat, "Re-encodes a string from one encoding to another (hex, utf8, ascii, base64).", sig("STRING, STRING, STRING -> STRING", func(a []any) (any, error) {
 		in, out := strings.ToLower(str(a[1])), strings.ToLower(str(a[2]))
 		valid := map[string]bool{"hex": true, "utf8": true, "ascii": true, "base64": true}
@@ -394,6 +414,27 @@ func init() {
 		}
 		return encodeBytes(b.([]byte), out, false)
 	}))
+}
+
+// fixedBytes reads b, which must hold exactly n bytes, as an unsigned
+// integer in the byte order named by order (BIG_ENDIAN or LITTLE_ENDIAN).
+func fixedBytes(b []byte, n int, order string) (uint64, error) {
+	if len(b) != n {
+		return 0, fmt.Errorf("Number of bytes must be equal to %d, but found %d", n, len(b))
+	}
+	var bo binary.ByteOrder
+	switch order {
+	case "BIG_ENDIAN":
+		bo = binary.BigEndian
+	case "LITTLE_ENDIAN":
+		bo = binary.LittleEndian
+	default:
+		return 0, fmt.Errorf("Byte order must be BIG_ENDIAN or LITTLE_ENDIAN, not '%s'", order)
+	}
+	if n == 4 {
+		return uint64(bo.Uint32(b)), nil
+	}
+	return bo.Uint64(b), nil
 }
 
 func formatUUID(b []byte) string {

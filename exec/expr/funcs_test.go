@@ -52,6 +52,13 @@ func TestStringFunctions(t *testing.T) {
 		{"TO_BYTES", []any{"4B", "hex"}, []byte("K"), false},
 		{"FROM_BYTES", []any{[]byte("K"), "hex"}, "4B", false},
 		{"TO_BYTES", []any{"4B", "nope"}, nil, true},
+		{"INT_FROM_BYTES", []any{[]byte{0, 0, 1, 2}}, int32(258), false},
+		{"INT_FROM_BYTES", []any{[]byte{2, 1, 0, 0}, "little_endian"}, int32(258), false},
+		{"INT_FROM_BYTES", []any{[]byte{0xff, 0xff, 0xff, 0xfe}}, int32(-2), false},
+		{"INT_FROM_BYTES", []any{[]byte{1, 2, 3}}, nil, true},
+		{"INT_FROM_BYTES", []any{[]byte{0, 0, 1, 2}, "MIDDLE_ENDIAN"}, nil, true},
+		{"BIGINT_FROM_BYTES", []any{[]byte{0, 0, 0, 0, 0, 0, 1, 0}}, int64(256), false},
+		{"DOUBLE_FROM_BYTES", []any{[]byte{0x3f, 0xf0, 0, 0, 0, 0, 0, 0}}, 1.0, false},
 		{"ENCODE", []any{"Hello", "utf8", "base64"}, "SGVsbG8=", false},
 		{"MD5", []any{"a"}, "0cc175b9c0f1b6a831c399e269772661", false},
 	})
