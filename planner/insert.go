@@ -28,7 +28,15 @@ type InsertRow struct {
 func BindInsertValues(cat Catalog, stmt *sql.InsertValues, props Props) (*InsertRow, error) {
 	src, ok := cat.Source(stmt.Target)
 	if !ok {
-		return nil, sql.Errorf(sql.CodeUndefinedTable, stmt.TargetAt, "Cannot insert values into an unknown stream/table: %s", stmt.Target).
+		if up := strings.ToUpper(stmt.Target); up != stmt.Target {
+			if _, ok := cat.Source(up); ok {
+				// A quoted lower-case name: ksqlDB's message and advice.
+				return nil, sql.Errorf(sql.CodeUndefinedTable, stmt.TargetAt,
+					"Cannot insert values into an unknown stream/table: `%s`\nDid you mean %s? Hint: try removing double quotes from the source name.",
+					stmt.Target, up)
+			}
+		}
+		return nil, sql.Errorf(sql.CodeUndefinedTable, stmt.TargetAt, "Cannot insert values into an unknown stream/table: `%s`", stmt.Target).
 			WithHint("create it first with CREATE STREAM or CREATE TABLE")
 	}
 	kind := strings.ToLower(src.Kind.String())
@@ -62,7 +70,8 @@ func BindInsertValues(cat Catalog, stmt *sql.InsertValues, props Props) (*Insert
 				targets = append(targets, target{name: id.Name, at: id.At})
 				continue
 			case colRowpartition, colRowoffset, colWindowstart, colWindowend:
-				return nil, sql.Errorf(sql.CodeFeatureNotSupported, id.At, "Inserting into column %s is not allowed", id.Name)
+				return nil, sql.Errorf(sql.CodeFeatureNotSupported, id.At, "Inserting into column `%s` is not allowed.", id.Name).
+					WithHint("%s is a pseudo column, derived when a record is read", id.Name)
 			}
 			var col *Column
 			for i := range src.Columns {
@@ -79,6 +88,10 @@ func BindInsertValues(cat Catalog, stmt *sql.InsertValues, props Props) (*Insert
 			}
 			targets = append(targets, target{name: id.Name, col: col, at: id.At})
 		}
+	}
+	if len(stmt.Columns) > 0 && len(targets) != len(stmt.Values) {
+		return nil, sql.Errorf(sql.CodeSyntax, stmt.At, "Expected number columns and values to match: %d, %d",
+			len(targets), len(stmt.Values)).WithHint("give one value for each column named in the column list")
 	}
 	if len(targets) != len(stmt.Values) {
 		names := make([]string, len(targets))
