@@ -81,7 +81,7 @@ func open(ctx context.Context, cfg config) (e *Engine, err error) {
 		}
 		st.seeds = st.broker.Addrs()
 	}
-	if st.kafka, err = storage.DialKafka(ctx, st.seeds, cfg.logger); err != nil {
+	if st.kafka, err = storage.DialKafkaWait(ctx, st.seeds, cfg.logger, cfg.brokerWait); err != nil {
 		return nil, err
 	}
 	if st.state, err = storage.OpenState(filepath.Join(cfg.dataDir, "state"), cfg.inMemory); err != nil {

@@ -26,6 +26,7 @@ type config struct {
 	// advertisedAddr is the Postgres-wire address other instances forward
 	// pull queries to.
 	advertisedAddr string
+	brokerWait     time.Duration
 }
 
 func defaultConfig() config {
@@ -49,6 +50,11 @@ func WithDataDir(dir string) Option { return optionFunc(func(c *config) { c.data
 func WithBrokers(addrs ...string) Option {
 	return optionFunc(func(c *config) { c.brokers = append([]string(nil), addrs...) })
 }
+
+// WithBrokerWait makes Open wait up to d for the brokers of WithBrokers to
+// answer (a cluster still starting), retrying with a warning per attempt.
+// Default 0: Open fails at once when they do not answer.
+func WithBrokerWait(d time.Duration) Option { return optionFunc(func(c *config) { c.brokerWait = d }) }
 
 // WithKafkaAddr sets the embedded broker's listener. Default
 // "127.0.0.1:9092". Ignored with WithBrokers.

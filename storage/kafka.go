@@ -38,11 +38,38 @@ type Kafka struct {
 // DialKafka connects to the cluster at seeds and checks that it answers
 // before returning, so a wrong address fails here and not at the first DDL.
 func DialKafka(ctx context.Context, seeds []string, logger *slog.Logger) (*Kafka, error) {
-	if len(seeds) == 0 {
-		return nil, errors.New("dial kafka: no seed brokers")
-	}
+	return DialKafkaWait(ctx, seeds, logger, 0)
+}
+
+// DialKafkaWait is DialKafka for a cluster that may still be starting: while
+// the brokers do not answer it retries, with a growing pause (up to 5 s)
+// and a warning per attempt, for at most wait, then fails with the last
+// error. A wait of 0 tries once. It returns early when ctx is done.
+func DialKafkaWait(ctx context.Context, seeds []string, logger *slog.Logger, wait time.Duration) (*Kafka, error) {
 	if logger == nil {
 		logger = slog.Default()
+	}
+	deadline := time.Now().Add(wait)
+	pause := 250 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		k, err := dialKafkaOnce(ctx, seeds, logger)
+		if err == nil || ctx.Err() != nil || len(seeds) == 0 || !time.Now().Add(pause).Before(deadline) {
+			return k, err
+		}
+		logger.Warn("waiting for the Kafka brokers to answer", "brokers", strings.Join(seeds, ","),
+			"attempt", attempt, "retry_in", pause, "gives_up_in", time.Until(deadline).Round(time.Second), "err", err)
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("dial kafka %v: %w", seeds, ctx.Err())
+		case <-time.After(pause):
+		}
+		pause = min(2*pause, 5*time.Second)
+	}
+}
+
+func dialKafkaOnce(ctx context.Context, seeds []string, logger *slog.Logger) (*Kafka, error) {
+	if len(seeds) == 0 {
+		return nil, errors.New("dial kafka: no seed brokers")
 	}
 	cl, err := kgo.NewClient(
 		kgo.SeedBrokers(seeds...),

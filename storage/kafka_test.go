@@ -153,6 +153,43 @@ func TestDialKafkaFailsFast(t *testing.T) {
 	}
 }
 
+// DialKafkaWait waits for a broker that starts after it was called, and
+// gives up after its wait on one that never does.
+func TestDialKafkaWaitsForAStartingBroker(t *testing.T) {
+	first := startBroker(t, "")
+	addr := first.Addrs()
+	first.Close()
+	ctx := testCtx(t)
+
+	start := time.Now()
+	if _, err := DialKafkaWait(ctx, addr, testLogger(t), 600*time.Millisecond); err == nil {
+		t.Fatal("DialKafkaWait to a closed port succeeded")
+	}
+	if waited := time.Since(start); waited < 250*time.Millisecond {
+		t.Fatalf("DialKafkaWait gave up after %v, before retrying", waited)
+	}
+
+	started := make(chan *Broker, 1)
+	go func() {
+		time.Sleep(700 * time.Millisecond)
+		b, err := StartBroker(ctx, BrokerConfig{Addr: addr[0], Logger: testLogger(t)})
+		if err != nil {
+			t.Errorf("StartBroker on %s: %v", addr[0], err)
+			started <- nil
+			return
+		}
+		started <- b
+	}()
+	k, err := DialKafkaWait(ctx, addr, testLogger(t), 20*time.Second)
+	if b := <-started; b != nil {
+		defer b.Close()
+	}
+	if err != nil {
+		t.Fatalf("DialKafkaWait did not wait for the broker: %v", err)
+	}
+	k.Close()
+}
+
 func mapsEqual(a, b map[int32]int64) bool {
 	if len(a) != len(b) {
 		return false

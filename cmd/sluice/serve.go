@@ -13,6 +13,7 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/sluicedb/sluice"
 	"github.com/sluicedb/sluice/server"
@@ -20,12 +21,13 @@ import (
 
 // serveFlags are the flags of 'sluice serve'.
 type serveFlags struct {
-	dataDir   string
-	pgAddr    string
-	kafkaAddr string
-	brokers   string
-	serviceID string
-	logLevel  string
+	dataDir    string
+	pgAddr     string
+	kafkaAddr  string
+	brokers    string
+	brokerWait time.Duration
+	serviceID  string
+	logLevel   string
 	// advertised is the --pg-addr other instances reach this one at
 	// (default: the listen address).
 	advertised string
@@ -60,6 +62,7 @@ func parseServeFlags(args []string, stderr io.Writer) (serveFlags, error) {
 	fs.StringVar(&f.pgAddr, "pg-addr", server.DefaultAddr, "Postgres wire protocol listen address")
 	fs.StringVar(&f.kafkaAddr, "kafka-addr", "127.0.0.1:9092", "embedded Kafka broker listen address (ignored with --brokers)")
 	fs.StringVar(&f.brokers, "brokers", "", "comma-separated seed brokers of an existing Kafka cluster; default: run the embedded broker")
+	fs.DurationVar(&f.brokerWait, "broker-wait", time.Minute, "with --brokers: how long to wait for brokers that do not answer yet (a cluster still starting) before giving up")
 	fs.StringVar(&f.serviceID, "service-id", "sluice", "cluster name: instances with the same id share catalog and queries")
 	fs.StringVar(&f.advertised, "advertised-addr", "", "host:port at which the other instances of the service reach this one's Postgres server, to forward pull queries (default: the --pg-addr listen address)")
 	fs.Var(&f.props, "set", "an engine property as KEY=VALUE, the default of every session (e.g. commit.interval.ms=100); repeatable")
@@ -174,13 +177,19 @@ func serve(ctx context.Context, args []string, stderr io.Writer) int {
 		sluice.WithAdvertisedAddr(advertised),
 	}
 	if bs := brokerList(f.brokers); len(bs) > 0 {
-		opts = append(opts, sluice.WithBrokers(bs...))
+		opts = append(opts, sluice.WithBrokers(bs...), sluice.WithBrokerWait(f.brokerWait))
 	} else {
 		opts = append(opts, sluice.WithKafkaAddr(f.kafkaAddr))
 	}
 	eng, err := sluice.Open(ctx, opts...)
 	if err != nil {
 		srv.Close()
+		if ctx.Err() != nil {
+			// SIGINT or SIGTERM during start-up: a requested stop, not a
+			// failure.
+			logger.Info("start-up interrupted; stopped")
+			return exitOK
+		}
 		fmt.Fprintln(stderr, startupMessage(err, f))
 		return exitError
 	}
