@@ -1,6 +1,7 @@
 package exec
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"fmt"
@@ -70,6 +71,10 @@ type join struct {
 
 	// win indexes the window state of a stream-stream join.
 	win joinWindowIndex
+
+	// tableRows caches the decoded rows of the table sides
+	// (getTableRow), each with the stored bytes it was decoded from.
+	tableRows [2]map[string]cachedRow
 
 	keyBuf, rowKey []byte
 }
@@ -539,16 +544,43 @@ func tableKey(side int, key []byte) []byte {
 	return append([]byte{joinTable, byte(side)}, key...)
 }
 
-// getTableRow reads side's current row for key (nil when absent).
+// cachedRow is a decoded table row and the stored bytes it came from.
+type cachedRow struct {
+	raw  []byte
+	vals []any
+}
+
+// maxCachedTableRows bounds each table side's decoded-row cache; a full
+// cache starts over.
+const maxCachedTableRows = 1 << 16
+
+// getTableRow reads side's current row for key (nil when absent). The
+// returned values are shared with the decoded-row cache: callers only read
+// them.
+//
+// A stream-table join probes the same table rows again and again, and
+// decoding one (boxing every value) cost more than the store read. The
+// cache is checked against the bytes the store holds now, so it can never
+// serve a row the store no longer has (a failed cycle's discarded writes
+// included); comparing the bytes is far cheaper than decoding them.
 func (j *join) getTableRow(side int, key []byte) ([]any, error) {
 	v, ok, err := j.store.Get(tableKey(side, key))
 	if err != nil || !ok {
 		return nil, err
 	}
+	cache := j.tableRows[side]
+	if c, ok := cache[string(key)]; ok && bytes.Equal(c.raw, v) {
+		return c.vals, nil
+	}
 	vals, err := decodeValues(v, j.sideSpec(side).Schema.NumFields())
 	if err != nil {
 		return nil, fmt.Errorf("corrupt table state: %w", err)
 	}
+	if cache == nil || len(cache) >= maxCachedTableRows {
+		cache = make(map[string]cachedRow)
+		j.tableRows[side] = cache
+	}
+	cache[string(key)] = cachedRow{raw: bytes.Clone(v), vals: vals}
 	return vals, nil
 }
 
@@ -846,7 +878,18 @@ func (j *join) emit(ctx context.Context) error {
 	}
 	cols := make([]arrow.Array, len(j.bld))
 	for i, b := range j.bld {
+		// The next batch is likely the size of this one: reserve its
+		// room now, instead of growing the builder by doubling (and
+		// copying) as rows arrive.
+		rows, data := b.Len(), -1
+		if sb, ok := b.(*array.StringBuilder); ok {
+			data = sb.DataLen()
+		}
 		cols[i] = b.NewArray()
+		b.Reserve(rows)
+		if data > 0 {
+			b.(*array.StringBuilder).ReserveData(data)
+		}
 	}
 	rec := array.NewRecord(j.schema, cols, int64(len(j.kinds)))
 	for _, c := range cols {
