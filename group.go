@@ -291,6 +291,8 @@ func (s *stage) releaseLocked(p int32) {
 	}
 	delete(s.pos, p)
 	delete(s.done, p)
+	delete(s.ends, p)
+	delete(s.idleSince, p)
 }
 
 // assignment is a partition assigned to this instance whose task the next

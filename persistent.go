@@ -73,7 +73,8 @@ type persistentQuery struct {
 // they are co-partitioned, so partition p of every topic goes to task p,
 // which interleaves them by event time (exec.Task.ProcessInputs). One
 // consumer reads all the topics; a cycle hands each task what the poll
-// fetched for its partition across the topics.
+// fetched for its partition across the topics, cut where a later fetch
+// could change the order (joinorder.go).
 type stage struct {
 	stageSpec
 	q      *persistentQuery
@@ -99,6 +100,10 @@ type stage struct {
 	done     map[int32][]int64 // committed next offsets, per partition and input
 	pending  map[int32]assignment
 	assigned uint64 // assignments so far (assignment.seq)
+	// ends are the known end offsets per partition and input, and
+	// idleSince when a task began waiting for an input (joinorder.go).
+	ends      map[int32][]int64
+	idleSince map[int32]time.Time
 
 	cycleMu sync.Mutex // one processing cycle at a time
 	// commits counts the at-least-once offset commits in flight
@@ -523,6 +528,9 @@ func (s *stage) cycle(pollCtx context.Context) (int, error) {
 		// transactions would never look fully consumed. They are dropped
 		// here.
 		s.pos[fp.Partition][i] = fp.Records[len(fp.Records)-1].Offset + 1
+		if len(s.topics) > 1 {
+			s.noteEnd(fp.Partition, i, fp.FetchPartition)
+		}
 		for _, r := range fp.Records {
 			if !r.Attrs.IsControl() {
 				recs[i] = append(recs[i], r)
@@ -548,6 +556,17 @@ func (s *stage) cycle(pollCtx context.Context) (int, error) {
 				break
 			}
 			more.EachPartition(collect)
+		}
+		// Hand each task the part of its records whose order no later
+		// fetch can change; the rest is fetched again (joinorder.go).
+		n -= s.orderInputs(ctx, work)
+		if n == 0 {
+			// Every task waits for an input: give its fetch a moment.
+			select {
+			case <-pollCtx.Done():
+			case <-time.After(joinPollWait):
+			}
+			return 0, nil
 		}
 	}
 	if len(work) == 0 {

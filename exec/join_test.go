@@ -100,19 +100,7 @@ func (s joinScenario) run(t *testing.T, batchSize, restartAfter int) string {
 			}
 			return nil
 		})
-		heads, err := exec.BuildJoinPipeline([]any{s.spec}, [][]any{nil}, tail)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var inputs []exec.TaskInput
-		for i, spec := range []exec.SourceSpec{s.left, s.right} {
-			d, err := exec.NewSourceDecoder(spec, tc)
-			if err != nil {
-				t.Fatal(err)
-			}
-			inputs = append(inputs, exec.TaskInput{Decoder: d, Head: heads[i]})
-		}
-		task := exec.NewMultiTask(tc, inputs, batchSize)
+		task := s.newTask(t, tc, tail, batchSize)
 		task.RestoreStreamTime(streamTime)
 		if err := task.Open(); err != nil {
 			t.Fatal(err)
@@ -139,6 +127,24 @@ func (s joinScenario) run(t *testing.T, batchSize, restartAfter int) string {
 	fmt.Fprintf(&b, "in=%d dropped-nulls=%d unknown-tombstones=%d late=%d stream-time=%d\n",
 		m.RecordsIn.Load(), m.DroppedNulls.Load(), m.UnknownTombstones.Load(), m.LateRecords.Load(), streamTime)
 	return b.String()
+}
+
+// newTask builds the scenario's two-input task in front of tail.
+func (s joinScenario) newTask(t *testing.T, tc *exec.TaskContext, tail exec.Operator, batchSize int) *exec.Task {
+	t.Helper()
+	heads, err := exec.BuildJoinPipeline([]any{s.spec}, [][]any{nil}, tail)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var inputs []exec.TaskInput
+	for i, spec := range []exec.SourceSpec{s.left, s.right} {
+		d, err := exec.NewSourceDecoder(spec, tc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		inputs = append(inputs, exec.TaskInput{Decoder: d, Head: heads[i]})
+	}
+	return exec.NewMultiTask(tc, inputs, batchSize)
 }
 
 // check runs s with every batch size and every restart point and compares

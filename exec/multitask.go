@@ -28,10 +28,11 @@ import (
 // pushed as one slice of the decoded batch, so a run never spans batches
 // and results do not depend on the batch size.
 //
-// Only the records handed in are ordered: an input whose records arrive in
-// a later call is not waited for (Kafka Streams' max.task.idle.ms is 0 in
-// this respect), so the engine hands a task everything one poll fetched
-// for its partition across all the stage's topics.
+// Only the records handed in are ordered. So that the order does not
+// depend on when each topic's records were fetched, the engine hands a
+// task only the prefix CutInputs picks, the part of the fetched records
+// that Kafka Streams would process before it has to wait for an input that
+// has more records in Kafka than were fetched.
 //
 // After each run that raised stream time, every head gets a Watermark;
 // after the last run, stream time also covers records the decoders dropped.
@@ -103,6 +104,57 @@ func (t *Task) ProcessInputs(ctx context.Context, recs [][]*kgo.Record) error {
 		return t.watermark(ctx, st)
 	}
 	return nil
+}
+
+// CutInputs returns how many of each input's records (recs as for
+// ProcessInputs) can be processed now without depending on records not
+// fetched yet. behind[i] says that input i has records in Kafka after
+// recs[i] (its known end offset is past them).
+//
+// It replays Kafka Streams' choice (StreamTask with max.task.idle.ms 0):
+// records are taken in the order ProcessInputs uses, the smallest record
+// timestamp first across inputs (ties: tables, then the lower input), and
+// taking stops when an input that is behind has no fetched record left,
+// since its next record may come first. An input that is not behind (at
+// its end, or of unknown end) is not waited for. The order is that of the
+// Kafka record timestamps, which are the rows' event times unless a source
+// declares a TIMESTAMP column. The result takes nothing when a behind
+// input has no records at all; the caller bounds how long it waits
+// (persistent.go, maxTaskIdle) and then hands everything.
+func (t *Task) CutInputs(recs [][]*kgo.Record, behind []bool) []int {
+	n := len(recs)
+	take := make([]int, n)
+	prio := func(i int) int {
+		if i < t.NumInputs() && t.input(i).Decoder.spec.Table {
+			return i
+		}
+		return i + n
+	}
+	for {
+		for i := range recs {
+			if behind[i] && take[i] == len(recs[i]) {
+				return take
+			}
+		}
+		best := -1
+		for i := range recs {
+			if take[i] == len(recs[i]) {
+				continue
+			}
+			if best < 0 {
+				best = i
+				continue
+			}
+			bt, it := recs[best][take[best]].Timestamp, recs[i][take[i]].Timestamp
+			if it.Before(bt) || it.Equal(bt) && prio(i) < prio(best) {
+				best = i
+			}
+		}
+		if best < 0 {
+			return take
+		}
+		take[best]++
+	}
 }
 
 func (t *Task) watermark(ctx context.Context, st int64) error {
