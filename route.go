@@ -329,7 +329,11 @@ type forwardError struct {
 }
 
 func (f *forwardError) Error() string {
-	return fmt.Sprintf("instance %s at %s, owner of partitions %s: %v", f.owner.Instance, f.owner.Addr, partList(f.parts), f.err)
+	who := "instance " + f.owner.Instance
+	if f.owner.Addr != "" {
+		who += " at " + f.owner.Addr
+	}
+	return fmt.Sprintf("%s, owner of partitions %s: %v", who, partList(f.parts), f.err)
 }
 
 func (f *forwardError) Unwrap() error { return f.err }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net"
 	"log/slog"
 	"sort"
 	"strconv"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/sluicedb/sluice"
+	"github.com/sluicedb/sluice/server"
 	"github.com/sluicedb/sluice/sql"
 )
 
@@ -65,6 +67,33 @@ func openEngine(t *testing.T, opts ...sluice.Option) *sluice.Engine {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { eng.Close() })
+	return eng
+}
+
+// openServedEngine opens an engine with its Postgres-wire server, as sluice
+// serve runs it: instances of one service forward pull queries (migrate's
+// history read) to the owner of the partitions they read.
+func openServedEngine(t *testing.T, opts ...sluice.Option) *sluice.Engine {
+	t.Helper()
+	// The server needs the engine and the engine its advertised address:
+	// take a free port first.
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	eng := openEngine(t, append(opts, sluice.WithAdvertisedAddr(addr))...)
+	srv := server.New(server.Adapt(eng), server.Config{Addr: addr, Logger: quietLogger()})
+	if err := srv.Listen(); err != nil {
+		t.Fatalf("listen on %s: %v", addr, err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(context.Background()) }()
+	t.Cleanup(func() {
+		srv.Close()
+		<-served
+	})
 	return eng
 }
 
@@ -325,8 +354,8 @@ func TestTargets(t *testing.T) {
 // version, the other waits and finds nothing to do.
 func TestConcurrentAppliers(t *testing.T) {
 	ctx := context.Background()
-	a := openEngine(t)
-	b := openEngine(t, sluice.WithBrokers(a.KafkaAddrs()...))
+	a := openServedEngine(t)
+	b := openServedEngine(t, sluice.WithBrokers(a.KafkaAddrs()...))
 	fsys := project()
 	var wg sync.WaitGroup
 	reps := make([]*ApplyReport, 2)
