@@ -171,6 +171,9 @@ func (e *Engine) createAsSelect(ctx context.Context, st *sql.CreateSource, props
 	if err != nil {
 		return nil, err
 	}
+	if _, err := timingOf(mergeProps(e.cfg.props, props)); err != nil {
+		return nil, err
+	}
 	sink.SQL = st.Text()
 	sink.Query = id
 	if err := e.ensureTopic(ctx, sink, true, st.NameAt); err != nil {
@@ -219,6 +222,9 @@ func (e *Engine) insertSelect(ctx context.Context, st *sql.InsertInto, props map
 	}
 	plan, _, err := planner.PlanPersistent(e.cat, st, id, planner.Props(props))
 	if err != nil {
+		return nil, err
+	}
+	if _, err := timingOf(mergeProps(e.cfg.props, props)); err != nil {
 		return nil, err
 	}
 	qi := &queryInfo{ID: id, SQL: st.Text(), Props: props, Sink: st.Target,

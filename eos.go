@@ -69,6 +69,10 @@ func (s *stage) openClient(ctx context.Context) error {
 		return nil
 	}
 	txnID := e.transactionalID(s.name)
+	// A killed instance's open transaction is aborted by the brokers after
+	// the transaction timeout (transaction.timeout.ms), which bounds how
+	// long the partitions' new owner waits for their committed offsets.
+	txnTimeout := q.timing.txn
 	if err := e.kafka.FenceTransactionalID(ctx, txnID, txnTimeout); err != nil {
 		return fmt.Errorf("query %s: %w", q.id, err)
 	}

@@ -11,7 +11,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -36,16 +35,6 @@ import (
 // progress under both guarantees: under exactly-once they are committed
 // inside the cycle's transaction (KIP-447, kgo.GroupTransactSession), so
 // progress, output and changelog records commit together.
-
-// Group timing. A killed instance's partitions move when the coordinator
-// misses its heartbeats for groupSessionTimeout; its open transaction
-// (exactly-once) is aborted by the broker after txnTimeout, which bounds how
-// long the survivors wait for the partitions' committed offsets.
-const (
-	groupSessionTimeout = 10 * time.Second
-	groupHeartbeat      = time.Second
-	txnTimeout          = 15 * time.Second
-)
 
 // instanceMetaKey names the engine metadata that holds this instance's id.
 const instanceMetaKey = "instance"
@@ -169,8 +158,11 @@ func (s *stage) groupOpts() []kgo.Opt {
 		kgo.InstanceID(e.instance),
 		kgo.BlockRebalanceOnPoll(),
 		kgo.DisableAutoCommit(),
-		kgo.SessionTimeout(groupSessionTimeout),
-		kgo.HeartbeatInterval(groupHeartbeat),
+		// A killed instance's partitions move when the coordinator
+		// misses its heartbeats for the session timeout
+		// (session.timeout.ms, heartbeat.interval.ms).
+		kgo.SessionTimeout(s.q.timing.session),
+		kgo.HeartbeatInterval(s.q.timing.heartbeat),
 		// A callback, even an empty one, makes the assign phase wait for
 		// a running cycle too (BlockRebalanceOnPoll gates it only then).
 		kgo.OnPartitionsAssigned(func(context.Context, *kgo.Client, map[string][]int32) {}),

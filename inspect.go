@@ -218,7 +218,8 @@ func (e *Engine) describe(ctx context.Context, st *sql.Describe) (*Rows, error) 
 			return nil, fmt.Errorf("describe %s: state of %s: %w", src.Name, id, err)
 		}
 		info = append(info, [2]string{id + " state", fmt.Sprintf("keys: %d, bytes: %d", keys, size)})
-		info = append(info, [2]string{id + " partitions on this instance", q.ownedText()})
+		info = append(info, [2]string{id + " partitions on this instance", q.ownedText()},
+			[2]string{id + " commits on this instance", q.commitsText()})
 	}
 	for _, kv := range info {
 		rows = append(rows, textRow(kv[0], kv[1]))

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -38,6 +39,9 @@ type persistentQuery struct {
 	// eos: processing.guarantee is exactly_once_v2 (the default).
 	eos   bool
 	prodO storage.ProducerOptions
+	// timing is the commit interval and group timeouts of the query's
+	// properties.
+	timing queryTiming
 
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -116,6 +120,8 @@ type stage struct {
 	cycleLimit int
 	errMu      sync.Mutex
 	lastErr    error
+	// cycles counts the cycles that committed on this instance.
+	cycles atomic.Int64
 }
 
 // stageSpec is what the plan says about a stage.
@@ -175,6 +181,11 @@ func (e *Engine) startPlanned(ctx context.Context, qi *queryInfo, plan *planner.
 		done: make(chan struct{}), state: "RUNNING"}
 	props := mergeProps(e.cfg.props, qi.Props)
 	q.eos = props[propGuarantee] != guaranteeAtLeastOnce
+	timing, err := timingOf(props)
+	if err != nil {
+		return err
+	}
+	q.timing = timing
 	q.prodO = storage.ProducerOptions{
 		Linger:      lingerOf(props),
 		Compression: props[propCompression],
@@ -459,6 +470,10 @@ const (
 	minCycleRecords = 16
 )
 
+// readyWait is how long a cycle's further polls wait for records before the
+// cycle commits (see commit.interval.ms in stage.cycle).
+const readyWait = 10 * time.Millisecond
+
 // cycleTimeout bounds the work of a cycle after its poll: processing,
 // flushing the sink and committing.
 const cycleTimeout = 60 * time.Second
@@ -505,7 +520,10 @@ func (s *stage) cycle(pollCtx context.Context) (int, error) {
 	// a join's task needs all its inputs' records of the poll at once to
 	// interleave them by time.
 	n := 0
+	// work holds every partition the cycle processed records of; round
+	// the records of the current poll.
 	work := map[int32][][]*kgo.Record{}
+	var round map[int32][][]*kgo.Record
 	collect := func(fp kgo.FetchTopicPartition) {
 		i := s.inputIndex(fp.Topic)
 		if len(fp.Records) == 0 || i < 0 {
@@ -518,10 +536,10 @@ func (s *stage) cycle(pollCtx context.Context) (int, error) {
 			errs = append(errs, fmt.Errorf("records of %s[%d] without a task here", fp.Topic, fp.Partition))
 			return
 		}
-		recs := work[fp.Partition]
+		recs := round[fp.Partition]
 		if recs == nil {
 			recs = make([][]*kgo.Record, len(s.topics))
-			work[fp.Partition] = recs
+			round[fp.Partition] = recs
 		}
 		// Control records (transaction markers) are kept by the consumer so
 		// that the position moves past them: otherwise a topic written in
@@ -538,61 +556,98 @@ func (s *stage) cycle(pollCtx context.Context) (int, error) {
 			}
 		}
 	}
-	fetches.EachPartition(collect)
-	if len(errs) > 0 {
-		return 0, errors.Join(errs...)
-	}
-	if n > 0 && len(s.topics) > 1 {
-		// A join orders its inputs by time only within what it is handed
-		// (exec.Task.ProcessInputs). One poll may bring one topic's
-		// fetch before the other's, so gather what else is buffered or
-		// arrives at once before processing, as Kafka Streams waits for
-		// data on all of a task's partitions.
-		for extra := 0; extra < joinExtraPolls; extra++ {
-			waitCtx, cancel := context.WithTimeout(ctx, joinPollWait)
-			more := s.consumer.PollRecords(waitCtx, limit)
-			cancel()
-			if more.IsClientClosed() || more.NumRecords() == 0 {
+	// The cycle keeps taking records that are ready until
+	// commit.interval.ms has passed since it began, then commits: a
+	// backlog commits (under exactly-once: one transaction) once per
+	// interval, while a poll that finds nothing ready ends the cycle at
+	// once, so light traffic is not held back. Manual drive, a join stage
+	// and a cycle shrunk after a timeout take one poll.
+	began := time.Now()
+	var running []int32
+	inTxn := false
+	for {
+		round = map[int32][][]*kgo.Record{}
+		fetches.EachPartition(collect)
+		if len(errs) > 0 {
+			break
+		}
+		if n > 0 && len(s.topics) > 1 {
+			// A join orders its inputs by time only within what it is
+			// handed (exec.Task.ProcessInputs). One poll may bring one
+			// topic's fetch before the other's, so gather what else is
+			// buffered or arrives at once before processing, as Kafka
+			// Streams waits for data on all of a task's partitions.
+			for extra := 0; extra < joinExtraPolls; extra++ {
+				waitCtx, cancel := context.WithTimeout(ctx, joinPollWait)
+				more := s.consumer.PollRecords(waitCtx, limit)
+				cancel()
+				if more.IsClientClosed() || more.NumRecords() == 0 {
+					break
+				}
+				more.EachPartition(collect)
+			}
+			// Hand each task the part of its records whose order no
+			// later fetch can change; the rest is fetched again
+			// (joinorder.go).
+			n -= s.orderInputs(ctx, round)
+			if n == 0 {
+				// Every task waits for an input: give its fetch a
+				// moment.
+				select {
+				case <-pollCtx.Done():
+				case <-time.After(joinPollWait):
+				}
+				return 0, nil
+			}
+		}
+		if len(round) > 0 && s.q.eos && !inTxn {
+			if err := s.sess.Begin(); err != nil {
+				errs = append(errs, fmt.Errorf("begin transaction: %w", err))
 				break
 			}
-			more.EachPartition(collect)
+			inTxn = true
 		}
-		// Hand each task the part of its records whose order no later
-		// fetch can change; the rest is fetched again (joinorder.go).
-		n -= s.orderInputs(ctx, work)
-		if n == 0 {
-			// Every task waits for an input: give its fetch a moment.
-			select {
-			case <-pollCtx.Done():
-			case <-time.After(joinPollWait):
+		var now []int32
+		for p, recs := range round {
+			work[p] = recs
+			empty := true
+			for _, r := range recs {
+				empty = empty && len(r) == 0
 			}
-			return 0, nil
+			if empty {
+				continue
+			}
+			s.tasks[p].submit(ctx, recs)
+			now = append(now, p)
+			if !slices.Contains(running, p) {
+				running = append(running, p)
+			}
 		}
+		for _, p := range now {
+			if err := s.tasks[p].wait(); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		left := s.q.timing.commitInterval - time.Since(began)
+		// A join stage takes one poll: its records' order across
+		// inputs is settled per poll (orderInputs).
+		if len(errs) > 0 || left <= 0 || s.q.e.cfg.manualDrive || s.cycleLimit != 0 || len(s.topics) > 1 {
+			break
+		}
+		readyCtx, cancel := context.WithTimeout(ctx, min(left, readyWait))
+		fetches = s.consumer.PollRecords(readyCtx, limit)
+		cancel()
+		if fetches.IsClientClosed() || fetches.NumRecords() == 0 {
+			break
+		}
+		fetches.EachError(func(t string, p int32, err error) {
+			if !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
+				errs = append(errs, fmt.Errorf("fetch %s[%d]: %w", t, p, err))
+			}
+		})
 	}
-	if len(work) == 0 {
+	if len(work) == 0 && len(errs) == 0 {
 		return 0, nil
-	}
-	if s.q.eos {
-		if err := s.sess.Begin(); err != nil {
-			return 0, fmt.Errorf("begin transaction: %w", err)
-		}
-	}
-	var running []int32
-	for p, recs := range work {
-		empty := true
-		for _, r := range recs {
-			empty = empty && len(r) == 0
-		}
-		if empty {
-			continue
-		}
-		s.tasks[p].submit(ctx, recs)
-		running = append(running, p)
-	}
-	for _, p := range running {
-		if err := s.tasks[p].wait(); err != nil {
-			errs = append(errs, err)
-		}
 	}
 	if len(errs) == 0 {
 		for _, p := range running {
@@ -632,7 +687,7 @@ func (s *stage) cycle(pollCtx context.Context) (int, error) {
 		case !committed:
 			errs = append(errs, errRebalanced)
 		}
-	} else if s.q.eos {
+	} else if inTxn {
 		if _, err := s.sess.End(ctx, kgo.TryAbort); err != nil {
 			errs = append(errs, fmt.Errorf("abort transaction: %w", err))
 		}
@@ -676,6 +731,7 @@ func (s *stage) cycle(pollCtx context.Context) (int, error) {
 	if !s.q.eos {
 		s.commitOffsets(work)
 	}
+	s.cycles.Add(1)
 	return n, nil
 }
 
@@ -810,6 +866,20 @@ func (s *stage) progress(ends map[string]map[int32]int64) (assigned, behind bool
 		}
 	}
 	return true, behind
+}
+
+// commitsText describes how many cycles each stage committed on this
+// instance and the interval they follow (DESCRIBE EXTENDED).
+func (q *persistentQuery) commitsText() string {
+	var b strings.Builder
+	for i, s := range q.stages {
+		if i > 0 {
+			b.WriteString("; ")
+		}
+		fmt.Fprintf(&b, "%s: %d", s.name, s.cycles.Load())
+	}
+	fmt.Fprintf(&b, " (%s: %d)", propCommitInterval, q.timing.commitInterval.Milliseconds())
+	return b.String()
 }
 
 // stop ends the query: each stage finishes its running cycle (which

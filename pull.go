@@ -130,7 +130,7 @@ func (e *Engine) pullTable(ctx context.Context, st *sql.Query, plan *planner.Pla
 		}
 		return nil, sql.Errorf(code, st.Position(), "pull query on %s cannot read partitions %s of %s: %v",
 			src.Name, partList(fe.parts), final.name, err).
-			WithHint("the instance that owns them must be reachable; after it stopped, its partitions move to the others once the group's session timeout (%s) passed", groupSessionTimeout)
+			WithHint("the instance that owns them must be reachable; after it stopped, its partitions move to the others once the group's session timeout (%s) passed", q.timing.session)
 	}
 	offsets := map[int32]int64{}
 	for _, r := range reads {
