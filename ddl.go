@@ -326,7 +326,13 @@ func (e *Engine) terminate(ctx context.Context, st *sql.Terminate) (*Rows, error
 		}
 		ids = []string{st.QueryID}
 	}
+	var stopped []*persistentQuery
 	for _, id := range ids {
+		e.mu.Lock()
+		if q := e.queries[id]; q != nil {
+			stopped = append(stopped, q)
+		}
+		e.mu.Unlock()
 		if err := e.stopQuery(id); err != nil {
 			return nil, err
 		}
@@ -337,6 +343,10 @@ func (e *Engine) terminate(ctx context.Context, st *sql.Terminate) (*Rows, error
 		if err := e.commit(ctx, cmd); err != nil {
 			return nil, err
 		}
+	}
+	for _, q := range stopped {
+		// Its state, groups and internal topics (cleanup.go).
+		e.terminated(q)
 	}
 	return newResultRows(Result{Tag: "TERMINATE", Message: "Query terminated."}), nil
 }

@@ -176,8 +176,14 @@ func (e *Engine) reconcileQueries(ctx context.Context) error {
 	}
 	e.mu.Unlock()
 	for _, id := range stale {
+		e.mu.Lock()
+		q := e.queries[id]
+		e.mu.Unlock()
 		if err := e.stopQuery(id); err != nil {
 			errs = append(errs, fmt.Errorf("stop terminated query %s: %w", id, err))
+		}
+		if q != nil {
+			e.terminated(q)
 		}
 	}
 	return errors.Join(errs...)

@@ -422,7 +422,12 @@ func (s *stage) takeErr() error {
 // run is the stage's own loop (not in manual drive).
 func (s *stage) run(ctx context.Context) {
 	backoff := 100 * time.Millisecond
+	swept := time.Now()
 	for ctx.Err() == nil {
+		if time.Since(swept) >= sweepInterval {
+			s.sweepMoved(ctx)
+			swept = time.Now()
+		}
 		// A bounded poll: a cycle also creates the tasks of newly
 		// assigned partitions (restoring their state for pull queries)
 		// when no records arrive.
