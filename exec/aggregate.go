@@ -34,7 +34,9 @@ import (
 // A group's value is: varint max event time, then per aggregate call a
 // uvarint length and the accumulator's state (agg.Acc.AppendState).
 //
-// The time windows are indexed by start in memory (windowIndex), rebuilt
+// Groups and time windows are kept decoded between rows in a cache
+// (groupCache) and written to the store at Flush. The time windows are
+// indexed by start in memory (windowIndex), rebuilt
 // from the 0x02 rows when the operator opens: closing and expiring windows
 // visits exactly the windows concerned instead of scanning the store.
 //
@@ -82,10 +84,14 @@ type aggregate struct {
 
 	// windows indexes the time windows in the store (not sessions).
 	windows windowIndex
+	// groups caches decoded groups and windows (not sessions).
+	groups groupCache
+	encBuf []byte
 
 	out    []outRow
 	keyBuf []byte
-	args   [][]any // per agg call, reused
+	rows   [2]rowInput // the rows being applied, reused
+	starts []int64     // windowStarts' result, reused
 	mem    memory.Allocator
 }
 
@@ -138,11 +144,7 @@ func NewAggregate(spec AggregateSpec, next Operator) (Operator, error) {
 		}
 	}
 	a := &aggregate{spec: spec, next: next, mem: memory.DefaultAllocator,
-		streamTime: NoStreamTime, lastEmitClose: NoStreamTime, maxStart: NoStreamTime,
-		args: make([][]any, len(spec.Aggs))}
-	for i, c := range spec.Aggs {
-		a.args[i] = make([]any, len(c.Args))
-	}
+		streamTime: NoStreamTime, lastEmitClose: NoStreamTime, maxStart: NoStreamTime}
 	if spec.Having != nil {
 		ev, err := expr.Compile(spec.Having)
 		if err != nil {
@@ -235,17 +237,40 @@ func (a *aggregate) decodeGroup(v []byte) (*group, error) {
 	return g, nil
 }
 
+// encodeGroup encodes g into a buffer reused by the next call.
 func (a *aggregate) encodeGroup(g *group) []byte {
-	b := agg.AppendVarint(nil, g.maxTs)
+	b := agg.AppendVarint(a.encBuf[:0], g.maxTs)
 	var tmp []byte
 	for _, acc := range g.accs {
 		tmp = acc.AppendState(tmp[:0])
 		b = agg.AppendUvarint(b, uint64(len(tmp)))
 		b = append(b, tmp...)
 	}
+	a.encBuf = b
 	return b
 }
 
+// cachedGroup returns the group (or time window) of key through the group
+// cache. A caller that changes it reports the change with a.groups.changed.
+func (a *aggregate) cachedGroup(key []byte) (*group, bool, error) {
+	if g, ok := a.groups.get(key); ok {
+		return g, true, nil
+	}
+	g, ok, err := a.getGroup(key)
+	if ok {
+		a.groups.add(key, g)
+	}
+	return g, ok, err
+}
+
+// writeGroups writes the changed groups of the cache to the store.
+func (a *aggregate) writeGroups() error {
+	return a.groups.write(func(k string, g *group) error {
+		return a.store.Put([]byte(k), a.encodeGroup(g))
+	})
+}
+
+// getGroup reads the group of key from the store.
 func (a *aggregate) getGroup(key []byte) (*group, bool, error) {
 	v, ok, err := a.store.Get(key)
 	if err != nil || !ok {
@@ -266,37 +291,50 @@ func (g *group) results() []any {
 	return out
 }
 
-// rowInput is one input row, decoded.
+// rowInput is one input row, decoded. The operator reuses two of them
+// (rows) for every row; only key is new for each row whose changes are
+// emitted, as the emitted rows keep it.
 type rowInput struct {
 	key  []any
 	gkey []byte // encoded group key; nil when a key value is NULL
+	gbuf []byte // gkey's buffer
 	args [][]any
 	ts   int64
 }
 
-func (a *aggregate) readRow(rec arrow.Record, i int) rowInput {
-	r := rowInput{key: make([]any, len(a.spec.KeyCols))}
-	gk := []byte{}
+// readRow decodes row i of rec into r.
+func (a *aggregate) readRow(rec arrow.Record, i int, r *rowInput) {
+	if r.key == nil || !a.spec.EmitFinal {
+		// EMIT FINAL emits key values decoded from the state.
+		r.key = make([]any, len(a.spec.KeyCols))
+	}
+	if r.gbuf == nil {
+		r.gbuf = make([]byte, 0, 16) // non-nil: no key columns is a key
+	}
+	gk := r.gbuf[:0]
+	null := false
 	for k, c := range a.spec.KeyCols {
 		v := expr.ValueAt(rec.Column(c), i)
-		if v == nil {
-			gk = nil
-		}
+		null = null || v == nil
 		r.key[k] = v
-		if gk != nil {
-			gk = agg.AppendValue(gk, v)
+		gk = agg.AppendValue(gk, v)
+	}
+	r.gbuf, r.gkey = gk, gk
+	if null {
+		r.gkey = nil
+	}
+	if r.args == nil {
+		r.args = make([][]any, len(a.spec.Aggs))
+		for j, c := range a.spec.Aggs {
+			r.args[j] = make([]any, len(c.Args))
 		}
 	}
-	r.gkey = gk
-	r.args = make([][]any, len(a.spec.Aggs))
 	for j, c := range a.spec.Aggs {
-		r.args[j] = make([]any, len(c.Args))
 		for k, col := range c.Args {
 			r.args[j][k] = expr.ValueAt(rec.Column(col), i)
 		}
 	}
 	r.ts = timeAt(rec.Column(a.spec.TimeCol), i)
-	return r
 }
 
 func (a *aggregate) Push(ctx context.Context, b Batch) error {
@@ -331,26 +369,28 @@ func (a *aggregate) Push(ctx context.Context, b Batch) error {
 	a.out = a.out[:0]
 	for i := 0; i < n; i++ {
 		k := kind(i)
-		row := a.readRow(b.Rec, i)
+		row := &a.rows[0]
+		a.readRow(b.Rec, i, row)
 		var err error
 		switch k {
 		case Insert, UpdateAfter:
-			err = a.apply(&row, nil)
+			err = a.apply(row, nil)
 		case Delete:
-			err = a.apply(nil, &row)
+			err = a.apply(nil, row)
 		case UpdateBefore:
 			if i+1 < n && kind(i+1) == UpdateAfter {
-				next := a.readRow(b.Rec, i+1)
+				next := &a.rows[1]
+				a.readRow(b.Rec, i+1, next)
 				i++
 				if row.gkey != nil && next.gkey != nil && bytes.Equal(row.gkey, next.gkey) {
 					// Same group: retract and add, then emit once (Kafka
 					// Streams forwards such a change as one record).
-					err = a.apply(&next, &row)
-				} else if err = a.apply(nil, &row); err == nil {
-					err = a.apply(&next, nil)
+					err = a.apply(next, row)
+				} else if err = a.apply(nil, row); err == nil {
+					err = a.apply(next, nil)
 				}
 			} else {
-				err = a.apply(nil, &row)
+				err = a.apply(nil, row)
 			}
 		}
 		if err != nil {
@@ -359,6 +399,11 @@ func (a *aggregate) Push(ctx context.Context, b Batch) error {
 	}
 	if err := a.saveMeta(); err != nil {
 		return err
+	}
+	if len(a.groups.groups) > maxCachedGroups {
+		if err := a.writeGroups(); err != nil {
+			return err
+		}
 	}
 	return a.emit(ctx)
 }
@@ -393,7 +438,7 @@ func (a *aggregate) apply(add, undo *rowInput) error {
 	}
 	key := append(append(a.keyBuf[:0], spGroup), ref.gkey...)
 	a.keyBuf = key
-	g, existed, err := a.getGroup(key)
+	g, existed, err := a.cachedGroup(key)
 	if err != nil {
 		return err
 	}
@@ -426,9 +471,7 @@ func (a *aggregate) apply(add, undo *rowInput) error {
 		}
 	}
 	g.maxTs = max(g.maxTs, ts)
-	if err := a.store.Put(key, a.encodeGroup(g)); err != nil {
-		return err
-	}
+	a.groups.changed(key, g)
 	a.changed(ref.key, 0, 0, old, oldTs, existed, g)
 	return nil
 }
@@ -455,13 +498,13 @@ func (a *aggregate) observe(ts int64) { a.streamTime = max(a.streamTime, ts) }
 
 // ---- time windows ----
 
-// windowStarts lists the starts of the windows containing t, ascending.
-func windowStarts(w *WindowSpec, t int64) []int64 {
+// windowStarts appends the starts of the windows containing t to out,
+// ascending.
+func windowStarts(w *WindowSpec, t int64, out []int64) []int64 {
 	if w.Kind == WindowTumbling {
-		return []int64{t - t%w.Size}
+		return append(out, t-t%w.Size)
 	}
 	first := max(0, t-w.Size+w.Advance) / w.Advance * w.Advance
-	var out []int64
 	for s := first; s <= t; s += w.Advance {
 		out = append(out, s)
 	}
@@ -479,14 +522,15 @@ func (a *aggregate) applyWindows(row rowInput) error {
 	closeTime := a.streamTime - w.Grace
 	late := false
 	seqDone := false
-	for _, start := range windowStarts(w, row.ts) {
+	a.starts = windowStarts(w, row.ts, a.starts[:0])
+	for _, start := range a.starts {
 		end := start + w.Size
 		if end <= closeTime {
 			late = true
 			continue
 		}
 		key := a.windowKey(row.gkey, start)
-		g, existed, err := a.getGroup(key)
+		g, existed, err := a.cachedGroup(key)
 		if err != nil {
 			return err
 		}
@@ -494,7 +538,7 @@ func (a *aggregate) applyWindows(row rowInput) error {
 		if !existed {
 			g = a.newGroup()
 			a.windows.add(start, row.gkey)
-		} else {
+		} else if !a.spec.EmitFinal {
 			old = g.results()
 		}
 		oldTs := g.maxTs
@@ -508,9 +552,7 @@ func (a *aggregate) applyWindows(row rowInput) error {
 			}
 		}
 		g.maxTs = max(g.maxTs, row.ts)
-		if err := a.store.Put(key, a.encodeGroup(g)); err != nil {
-			return err
-		}
+		a.groups.changed(key, g)
 		a.maxStart = max(a.maxStart, start)
 		a.changed(row.key, start, end, old, oldTs, existed, g)
 	}
@@ -525,9 +567,12 @@ func (a *aggregate) applyWindows(row rowInput) error {
 	return a.expireWindows()
 }
 
+// windowKey returns the state key of gkey's window at start, in a buffer
+// reused by the next call.
 func (a *aggregate) windowKey(gkey []byte, start int64) []byte {
-	k := append([]byte{spWindow}, gkey...)
-	return storage.AppendInt64(k, start)
+	k := append(append(a.keyBuf[:0], spWindow), gkey...)
+	a.keyBuf = storage.AppendInt64(k, start)
+	return a.keyBuf
 }
 
 // decodeGroupKey reads the key values of an encoded group key and returns
@@ -590,7 +635,7 @@ func (a *aggregate) emitClosedWindows(closeTime int64) error {
 		return nil
 	}
 	return a.windows.visit(max(lower, 0), upper, func(start int64, gkey string) error {
-		g, ok, err := a.getGroup(a.windowKey([]byte(gkey), start))
+		g, ok, err := a.cachedGroup(a.windowKey([]byte(gkey), start))
 		if err != nil || !ok {
 			return err
 		}
@@ -611,7 +656,9 @@ func (a *aggregate) expireWindows() error {
 		return nil
 	}
 	return a.windows.removeBefore(cut, func(start int64, gkey string) error {
-		return a.store.Delete(a.windowKey([]byte(gkey), start))
+		key := a.windowKey([]byte(gkey), start)
+		a.groups.remove(key)
+		return a.store.Delete(key)
 	})
 }
 
@@ -929,5 +976,15 @@ func (a *aggregate) buildRecord() (arrow.Record, error) {
 }
 
 func (a *aggregate) Watermark(ctx context.Context, t int64) error { return a.next.Watermark(ctx, t) }
-func (a *aggregate) Flush(ctx context.Context) error              { return a.next.Flush(ctx) }
-func (a *aggregate) Close() error                                 { return a.next.Close() }
+
+// Flush writes the changed groups to the store, then flushes next.
+func (a *aggregate) Flush(ctx context.Context) error {
+	if a.store != nil {
+		if err := a.writeGroups(); err != nil {
+			return err
+		}
+	}
+	return a.next.Flush(ctx)
+}
+
+func (a *aggregate) Close() error { return a.next.Close() }
