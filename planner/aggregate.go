@@ -983,8 +983,9 @@ func (a *aggQuery) joinFront(queryID string, plan *Plan, l *aggLayout) ([]any, e
 		return nil, err
 	}
 	plan.Pre, plan.Input, plan.Joins = jp.Pre, jp.Input, jp.Joins
-	if a.where != nil {
-		p, err := remap(a.where)
+	where, ops := a.join.pushDownWhere(a.where, ops)
+	if where != nil {
+		p, err := remap(where)
 		if err != nil {
 			return nil, err
 		}

@@ -1067,8 +1067,9 @@ func (jq *joinQuery) lowerJoin(queryID string, timeItem int) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	if jq.where != nil {
-		p, err := remap(jq.where)
+	where, ops := jq.pushDownWhere(jq.where, ops)
+	if where != nil {
+		p, err := remap(where)
 		if err != nil {
 			return nil, err
 		}
