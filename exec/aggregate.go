@@ -91,8 +91,12 @@ type aggregate struct {
 	out    []outRow
 	keyBuf []byte
 	rows   [2]rowInput // the rows being applied, reused
-	starts []int64     // windowStarts' result, reused
-	mem    memory.Allocator
+	// held is an UpdateBefore that ended the last batch (row heldRow of
+	// held), waiting for the UpdateAfter that starts the next.
+	held    arrow.Record
+	heldRow int
+	starts  []int64 // windowStarts' result, reused
+	mem     memory.Allocator
 }
 
 type outRow struct {
@@ -367,8 +371,34 @@ func (a *aggregate) Push(ctx context.Context, b Batch) error {
 		return kinds[i]
 	}
 	a.out = a.out[:0]
-	for i := 0; i < n; i++ {
+	i := 0
+	if a.held != nil {
+		// The UpdateBefore that ended the previous batch.
+		row := &a.rows[0]
+		a.readRow(a.held, a.heldRow, row)
+		var next *rowInput
+		if kind(0) == UpdateAfter {
+			next = &a.rows[1]
+			a.readRow(b.Rec, 0, next)
+			i++
+		}
+		err := a.applyUpdate(row, next)
+		a.releaseHeld()
+		if err != nil {
+			return err
+		}
+	}
+	for ; i < n; i++ {
 		k := kind(i)
+		if k == UpdateBefore && i+1 == n && a.spec.ChangeCol >= 0 {
+			// Changes read from a change column are cut into batches
+			// wherever a batch fills up, which may separate an
+			// UpdateBefore from its UpdateAfter: keep it for the next
+			// batch, so that results do not depend on batch sizes.
+			b.Rec.Retain()
+			a.held, a.heldRow = b.Rec, i
+			break
+		}
 		row := &a.rows[0]
 		a.readRow(b.Rec, i, row)
 		var err error
@@ -378,25 +408,49 @@ func (a *aggregate) Push(ctx context.Context, b Batch) error {
 		case Delete:
 			err = a.apply(nil, row)
 		case UpdateBefore:
+			var next *rowInput
 			if i+1 < n && kind(i+1) == UpdateAfter {
-				next := &a.rows[1]
+				next = &a.rows[1]
 				a.readRow(b.Rec, i+1, next)
 				i++
-				if row.gkey != nil && next.gkey != nil && bytes.Equal(row.gkey, next.gkey) {
-					// Same group: retract and add, then emit once (Kafka
-					// Streams forwards such a change as one record).
-					err = a.apply(next, row)
-				} else if err = a.apply(nil, row); err == nil {
-					err = a.apply(next, nil)
-				}
-			} else {
-				err = a.apply(nil, row)
 			}
+			err = a.applyUpdate(row, next)
 		}
 		if err != nil {
 			return err
 		}
 	}
+	return a.finishPush(ctx)
+}
+
+// applyUpdate applies an UpdateBefore row and the UpdateAfter next that
+// follows it (nil when none does).
+func (a *aggregate) applyUpdate(row, next *rowInput) error {
+	switch {
+	case next == nil:
+		return a.apply(nil, row)
+	case row.gkey != nil && next.gkey != nil && bytes.Equal(row.gkey, next.gkey):
+		// Same group: retract and add, then emit once (Kafka Streams
+		// forwards such a change as one record).
+		return a.apply(next, row)
+	}
+	if err := a.apply(nil, row); err != nil {
+		return err
+	}
+	return a.apply(next, nil)
+}
+
+// releaseHeld drops the held UpdateBefore.
+func (a *aggregate) releaseHeld() {
+	if a.held != nil {
+		a.held.Release()
+		a.held = nil
+	}
+}
+
+// finishPush saves the meta, bounds the group cache and emits the changes
+// of the rows applied.
+func (a *aggregate) finishPush(ctx context.Context) error {
 	if err := a.saveMeta(); err != nil {
 		return err
 	}
@@ -977,8 +1031,23 @@ func (a *aggregate) buildRecord() (arrow.Record, error) {
 
 func (a *aggregate) Watermark(ctx context.Context, t int64) error { return a.next.Watermark(ctx, t) }
 
-// Flush writes the changed groups to the store, then flushes next.
+// Flush applies a held UpdateBefore alone (its UpdateAfter is in a later
+// cycle, if any), writes the changed groups to the store, then flushes
+// next.
 func (a *aggregate) Flush(ctx context.Context) error {
+	if a.held != nil {
+		a.out = a.out[:0]
+		row := &a.rows[0]
+		a.readRow(a.held, a.heldRow, row)
+		err := a.applyUpdate(row, nil)
+		a.releaseHeld()
+		if err == nil {
+			err = a.finishPush(ctx)
+		}
+		if err != nil {
+			return err
+		}
+	}
 	if a.store != nil {
 		if err := a.writeGroups(); err != nil {
 			return err
@@ -987,4 +1056,7 @@ func (a *aggregate) Flush(ctx context.Context) error {
 	return a.next.Flush(ctx)
 }
 
-func (a *aggregate) Close() error { return a.next.Close() }
+func (a *aggregate) Close() error {
+	a.releaseHeld()
+	return a.next.Close()
+}
