@@ -1687,6 +1687,35 @@ func planCreateJoin(cat Catalog, st *sql.CreateSource, w withProps, queryID stri
 	return plan, sink, nil
 }
 
+// planInsertJoin plans INSERT INTO target SELECT over a join.
+func planInsertJoin(cat Catalog, st *sql.InsertInto, target *Source, queryID string) (*Plan, *Source, error) {
+	jq, err := bindJoin(cat, st.Query, modePersistent, target.Name)
+	if err != nil {
+		return nil, nil, err
+	}
+	if jq.srcs[0].src.Window != nil {
+		return nil, nil, sql.Errorf(sql.CodeFeatureNotSupported, st.TargetAt, "INSERT INTO a stream from a join of windowed sources is not supported yet").
+			WithHint("create the join's result with CREATE STREAM ... AS SELECT")
+	}
+	var out []OutCol
+	for _, it := range jq.items {
+		out = append(out, OutCol{Name: it.name, Type: it.node.DataType(), Role: it.role})
+	}
+	if err := checkInsertResult(st, target, jq.result, out); err != nil {
+		return nil, nil, err
+	}
+	plan, err := jq.lowerJoin(queryID, -1)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := addSink(plan, target); err != nil {
+		return nil, nil, err
+	}
+	plan.Emit = sql.EmitChanges
+	plan.Explain = Explain(plan)
+	return plan, target, nil
+}
+
 // planQueryJoin plans a push query over a join.
 func planQueryJoin(cat Catalog, q *sql.Select) (*Plan, error) {
 	if q.Emit == sql.EmitNone {

@@ -274,22 +274,15 @@ func planInsertInto(cat Catalog, st *sql.InsertInto, queryID string) (*Plan, *So
 	if st.Query.Limit != nil {
 		return nil, nil, sql.Errorf(sql.CodeSyntax, st.At, "INSERT INTO statements don't support LIMIT clause")
 	}
+	if isJoinQuery(st.Query) {
+		return planInsertJoin(cat, st, target, queryID)
+	}
 	sp, err := bindSelect(cat, st.Query, modePersistent, target.Name)
 	if err != nil {
 		return nil, nil, err
 	}
-	if sp.source.Kind == sql.KindTable {
-		return nil, nil, sql.Errorf(sql.CodeDatatypeMismatch, st.At,
-			"Incompatible data sink and query result. Data sink (%s) type is KSTREAM but select query result is KTABLE", target.Name)
-	}
-	var result []Column
-	for _, c := range sp.out {
-		result = append(result, Column{Name: c.Name, Type: SQLType(c.Type), Role: c.Role})
-	}
-	want := append(target.KeyColumns(), target.ValueColumns()...)
-	if !sameSchema(result, want) {
-		return nil, nil, sql.Errorf(sql.CodeDatatypeMismatch, st.Query.At, "Incompatible schema between results and sink").
-			WithHint("result schema is %s; sink schema is %s", schemaString(result), schemaString(want))
+	if err := checkInsertResult(st, target, sp.source.Kind, sp.out); err != nil {
+		return nil, nil, err
 	}
 	root := addHeadersColumn(sp, addTimeColumn(sp, nil))
 	plan, err := finish(root, sp)
@@ -303,6 +296,26 @@ func planInsertInto(cat Catalog, st *sql.InsertInto, queryID string) (*Plan, *So
 	plan.Emit = sql.EmitChanges
 	plan.Explain = Explain(plan)
 	return plan, target, nil
+}
+
+// checkInsertResult checks that a query whose result is a kind with
+// columns out may write to the stream target.
+func checkInsertResult(st *sql.InsertInto, target *Source, kind sql.SourceKind, out []OutCol) error {
+	if kind == sql.KindTable {
+		return sql.Errorf(sql.CodeDatatypeMismatch, st.At,
+			"Incompatible data sink and query result. Data sink (%s) type is KSTREAM but select query result is KTABLE", target.Name)
+	}
+	var result []Column
+	for _, c := range out {
+		result = append(result, Column{Name: c.Name, Type: SQLType(c.Type), Role: c.Role})
+	}
+	want := append(target.KeyColumns(), target.ValueColumns()...)
+	if !sameSchema(result, want) {
+		return sql.Errorf(sql.CodeDatatypeMismatch, st.Query.At, "Incompatible schema between results and sink.\nResult schema is %s\nSink schema is %s",
+			schemaString(result), schemaString(want)).
+			WithHint("select the sink's columns, with their names and types, in the sink's order")
+	}
+	return nil
 }
 
 func sameSchema(a, b []Column) bool {
