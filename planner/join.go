@@ -802,6 +802,9 @@ func (jq *joinQuery) bindItems(b *binder, mode queryMode, sinkName string) error
 	starCol := func(i int, at sql.Pos, name string) boundItem {
 		c := jq.cols[i]
 		n := expr.Node(&expr.Col{Index: i, Name: name, Type: c.Type})
+		if c.Pseudo {
+			n = asEpochMillis(n)
+		}
 		bi := boundItem{node: n, name: name, role: sql.ColValue, at: at, keyOf: -1}
 		if viable[i] {
 			bi.keyOf = i
@@ -829,11 +832,8 @@ func (jq *joinQuery) bindItems(b *binder, mode queryMode, sinkName string) error
 				items = append(items, starCol(jq.rowkey, it.At, jq.cols[jq.rowkey].Name))
 			}
 			for _, s := range srcs {
-				for i, c := range s.scan.Cols {
-					if c.Pseudo || c.Role == sql.ColHeaders || c.Role == sql.ColHeader {
-						continue
-					}
-					items = append(items, starCol(s.base+i, it.At, s.alias+"_"+c.Name))
+				for _, i := range jq.starCols(s) {
+					items = append(items, starCol(s.base+i, it.At, s.alias+"_"+s.scan.Cols[i].Name))
 				}
 			}
 			continue
@@ -896,6 +896,36 @@ func (jq *joinQuery) bindItems(b *binder, mode queryMode, sinkName string) error
 	}
 	jq.items = items
 	return nil
+}
+
+// starCols are the scan columns of s that a star selects, in order: its
+// columns and header columns. Over a join re-keyed by PARTITION BY, ksqlDB
+// expands a star over the repartitioned join's value schema, which holds
+// each source's value columns, its ROWTIME, ROWPARTITION and ROWOFFSET, then
+// its key columns.
+func (jq *joinQuery) starCols(s *joinSrc) []int {
+	var out []int
+	if len(jq.partition) == 0 {
+		for i, c := range s.scan.Cols {
+			if !c.Pseudo {
+				out = append(out, i)
+			}
+		}
+		return out
+	}
+	var keys []int
+	for i, c := range s.scan.Cols {
+		switch {
+		case c.Role == sql.ColKey || c.Role == sql.ColPrimaryKey:
+			keys = append(keys, i)
+		case !c.Pseudo:
+			out = append(out, i)
+		}
+	}
+	for _, name := range []string{colRowtime, colRowpartition, colRowoffset} {
+		out = append(out, scanIndex(s.scan, name))
+	}
+	return append(out, keys...)
 }
 
 // orderKey picks the result key among the items, moves it first and
