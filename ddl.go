@@ -290,6 +290,10 @@ func (e *Engine) drop(ctx context.Context, st *sql.Drop, props map[string]string
 			strings.ToUpper(kindWord(src.Kind)), strings.ToUpper(kindWord(st.Kind))).
 			WithHint("use DROP %s %s", strings.ToUpper(kindWord(src.Kind)), st.Name)
 	}
+	if st.DeleteTopic && src.IsSource {
+		return nil, sql.Errorf(sql.CodeFeatureNotSupported, st.At, "Cannot delete topic for read-only source: %s", st.Name).
+			WithHint("a SOURCE %s does not own its topic; drop it without DELETE TOPIC", kindWord(src.Kind))
+	}
 	readers, writers := e.cat.readersAndWriters(st.Name)
 	if len(readers)+len(writers) > 0 {
 		return nil, sql.Errorf(sql.CodeObjectInUse, st.NameAt,

@@ -41,6 +41,12 @@ func BindCreateSource(cat Catalog, stmt *sql.CreateSource, props Props) (*Source
 			"Cannot add %s '%s': CREATE OR REPLACE is not supported on source %ss",
 			strings.ToLower(stmt.Kind.String()), stmt.Name, strings.ToLower(stmt.Kind.String()))
 	}
+	if old, ok := cat.Source(stmt.Name); ok && stmt.OrReplace && old.IsSource {
+		return nil, sql.Errorf(sql.CodeFeatureNotSupported, stmt.At,
+			"Cannot add %s '%s': CREATE OR REPLACE is not supported on source %ss.",
+			strings.ToLower(stmt.Kind.String()), stmt.Name, strings.ToLower(old.Kind.String())).
+			WithHint("a SOURCE %s is read-only; DROP it and CREATE it again", strings.ToLower(old.Kind.String()))
+	}
 	w, err := checkWith(stmt.With, createSourceProps, stmt.At)
 	if err != nil {
 		return nil, err

@@ -83,6 +83,26 @@ func TestCatalogStatements(t *testing.T) {
 	if got := rowsText(t, s, "SHOW TOPICS;"); strings.Contains(got, "HOME_CLICKS") || !strings.Contains(got, "clicks") {
 		t.Errorf("after DROP ... DELETE TOPIC, SHOW TOPICS =\n%s", got)
 	}
+	// A SOURCE stream is read-only: it never deletes its topic, nor is it
+	// replaced.
+	if _, err := s.Exec(testCtx(t), "CREATE SOURCE STREAM ro (user_id STRING KEY, page STRING) WITH (KAFKA_TOPIC='clicks', VALUE_FORMAT='JSON');"); err != nil {
+		t.Fatal(err)
+	}
+	for _, stmt := range []string{
+		"DROP STREAM ro DELETE TOPIC;",
+		"CREATE OR REPLACE STREAM ro (user_id STRING KEY, page STRING) WITH (KAFKA_TOPIC='clicks', VALUE_FORMAT='JSON');",
+	} {
+		_, err := s.Exec(testCtx(t), stmt)
+		if !errors.As(err, &se) || se.Code != "0A000" {
+			t.Errorf("%s on a SOURCE stream: %v, want a 0A000 error", stmt, err)
+		}
+	}
+	if _, err := s.Exec(testCtx(t), "DROP STREAM ro;"); err != nil {
+		t.Fatal(err)
+	}
+	if got := rowsText(t, s, "SHOW TOPICS;"); !strings.Contains(got, "clicks") {
+		t.Errorf("after DROP of a SOURCE stream, its topic is gone:\n%s", got)
+	}
 	if _, err := s.Exec(testCtx(t), "UNSET 'auto.offset.reset';"); err != nil {
 		t.Fatal(err)
 	}
