@@ -36,7 +36,12 @@ type sink struct {
 	headerKeys       map[string]string // interned header keys
 
 	// Slabs and arenas behind records emitted since the last
-	// RecycleRecords, and those free for reuse.
+	// RecycleRecords, and those free for reuse. slab is the part of the
+	// last used slab handed out so far: a batch takes its records from
+	// the rest of it while they fit, as the arena does with its bytes, so
+	// that many small batches (a join task interleaving its inputs pushes
+	// a few rows at a time) do not take a slab and an arena each.
+	slab                   []kgo.Record
 	usedSlabs, freeSlabs   [][]kgo.Record
 	usedArenas, freeArenas [][]byte
 }
@@ -74,6 +79,7 @@ func (s *sink) RecycleRecords(reuse bool) {
 			}
 		}
 	}
+	s.slab, s.arena = nil, nil
 	clear(s.usedSlabs)
 	clear(s.usedArenas)
 	s.usedSlabs, s.usedArenas = s.usedSlabs[:0], s.usedArenas[:0]
@@ -81,6 +87,10 @@ func (s *sink) RecycleRecords(reuse bool) {
 
 // takeSlab returns a record slab of length n.
 func (s *sink) takeSlab(n int) []kgo.Record {
+	if used := len(s.slab); cap(s.slab)-used >= n {
+		s.slab = s.slab[:used+n]
+		return s.slab[used : used+n : used+n]
+	}
 	var slab []kgo.Record
 	for i := len(s.freeSlabs) - 1; i >= 0; i-- {
 		if cap(s.freeSlabs[i]) >= n {
@@ -93,7 +103,8 @@ func (s *sink) takeSlab(n int) []kgo.Record {
 		slab = make([]kgo.Record, n, max(n, 1024))
 	}
 	s.usedSlabs = append(s.usedSlabs, slab)
-	return slab
+	s.slab = slab
+	return slab[:n:n]
 }
 
 // newArena makes s.arena an empty arena of at least size bytes.
@@ -203,7 +214,10 @@ func (s *sink) Push(_ context.Context, b Batch) error {
 	if len(s.spec.HeaderCols) > 0 {
 		headers = make([]kgo.RecordHeader, 0, s.countHeaders(rec))
 	}
-	s.newArena(s.arenaHint)
+	if s.arena == nil || cap(s.arena)-len(s.arena) < s.arenaHint/4 {
+		s.newArena(s.arenaHint)
+	}
+	arenaStart := len(s.arena)
 	m := s.tc.metrics()
 	written := 0
 	for row := 0; row < n; row++ {
@@ -246,8 +260,9 @@ func (s *sink) Push(_ context.Context, b Batch) error {
 		s.emit(r)
 	}
 	m.RecordsOut.Add(int64(written))
-	s.arenaHint = max(s.arenaHint, len(s.arena))
-	s.arena = nil // owned by the emitted records now
+	// The bytes below len(s.arena) are owned by the emitted records now;
+	// the next batch appends after them.
+	s.arenaHint = max(s.arenaHint, len(s.arena)-arenaStart)
 	return nil
 }
 
