@@ -25,7 +25,7 @@ import (
 //     sink topic stays (DROP ... DELETE TOPIC deletes it).
 //   - A task whose partition moved to another instance: its local state
 //     and checkpoint are deleted once the new owner has committed progress
-//     for the partition (the group's offsets differ from the local
+//     for the partition (the group's offsets are past the local
 //     checkpoint), when the local copy could only be rebuilt anyway
 //     (sweepMoved, every sweepInterval). Until then it stays, so that a
 //     partition that comes back unchanged needs no restore.
@@ -164,7 +164,7 @@ func (e *Engine) dropTaskState(stage string, p int32) error {
 
 // sweepMoved deletes the local state of the stage's partitions that run
 // elsewhere now and whose new owner has committed progress since: the
-// group's committed offsets differ from the local checkpoint.
+// group's committed offsets are past the local checkpoint.
 func (s *stage) sweepMoved(ctx context.Context) {
 	e := s.q.e
 	away := func() []int32 {
@@ -213,9 +213,13 @@ func (s *stage) sweepMoved(ctx context.Context) {
 		if running || pending {
 			continue
 		}
+		// The new owner can only move the committed offsets on from
+		// where this instance left them; offsets behind the local
+		// checkpoint are this instance's own commit still on its way
+		// (at-least-once writes the checkpoint first).
 		moved := false
 		for i, topic := range s.topics {
-			if c, ok := committed[topic][p]; ok && c != local[p][i] {
+			if c, ok := committed[topic][p]; ok && c > local[p][i] {
 				moved = true
 			}
 		}
