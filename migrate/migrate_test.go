@@ -5,7 +5,6 @@ import (
 	"errors"
 	"io"
 	"log/slog"
-	"net"
 	"sort"
 	"strconv"
 	"strings"
@@ -15,7 +14,7 @@ import (
 	"time"
 
 	"github.com/sluicedb/sluice"
-	"github.com/sluicedb/sluice/server"
+	"github.com/sluicedb/sluice/internal/servedtest"
 	"github.com/sluicedb/sluice/sql"
 )
 
@@ -75,25 +74,8 @@ func openEngine(t *testing.T, opts ...sluice.Option) *sluice.Engine {
 // history read) to the owner of the partitions they read.
 func openServedEngine(t *testing.T, opts ...sluice.Option) *sluice.Engine {
 	t.Helper()
-	// The server needs the engine and the engine its advertised address:
-	// take a free port first.
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	eng := openEngine(t, append(opts, sluice.WithAdvertisedAddr(addr))...)
-	srv := server.New(server.Adapt(eng), server.Config{Addr: addr, Logger: quietLogger()})
-	if err := srv.Listen(); err != nil {
-		t.Fatalf("listen on %s: %v", addr, err)
-	}
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(context.Background()) }()
-	t.Cleanup(func() {
-		srv.Close()
-		<-served
-	})
+	base := []sluice.Option{sluice.WithDataDir(t.TempDir()), sluice.WithKafkaAddr("127.0.0.1:0"), sluice.WithLogger(quietLogger())}
+	eng, _ := servedtest.Open(t, append(base, opts...)...)
 	return eng
 }
 
