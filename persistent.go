@@ -113,8 +113,6 @@ type stage struct {
 	// commits counts the at-least-once offset commits in flight
 	// (commitOffsets); closing the stage waits for them.
 	commits sync.WaitGroup
-	// sending is set while a background flush of sendNow runs.
-	sending atomic.Bool
 	// cycleLimit bounds the records of a cycle's poll (guarded by
 	// cycleMu; 0 means maxCycleRecords). A cycle that runs out of
 	// cycleTimeout shrinks it, so that redoing the work makes progress;
@@ -574,7 +572,6 @@ func (s *stage) cycle(pollCtx context.Context) (int, error) {
 	inTxn := false
 	for {
 		round = map[int32][][]*kgo.Record{}
-		before := n
 		fetches.EachPartition(collect)
 		if len(errs) > 0 {
 			break
@@ -635,12 +632,6 @@ func (s *stage) cycle(pollCtx context.Context) (int, error) {
 			if err := s.tasks[p].wait(); err != nil {
 				errs = append(errs, err)
 			}
-		}
-		if !s.q.eos && len(errs) == 0 && n-before < promptRound {
-			// Light traffic: the round's results go out now rather
-			// than after linger.ms (under exactly-once they wait for
-			// the transaction anyway).
-			s.sendNow()
 		}
 		left := s.q.timing.commitInterval - time.Since(began)
 		// A join stage takes one poll: its records' order across
@@ -753,30 +744,6 @@ func (s *stage) cycle(pollCtx context.Context) (int, error) {
 // rebalanced during it; its work is redone by whichever member owns the
 // partitions now.
 var errRebalanced = errors.New("transaction aborted: the group rebalanced during the cycle")
-
-// promptRound is the size under which a round of a cycle is latency-bound
-// (sendNow); larger rounds are a backlog, whose output batches as
-// linger.ms says.
-const promptRound = batchSize
-
-// sendNow makes the producer send what it has buffered without waiting
-// for linger.ms, and without blocking the cycle: a Flush runs in the
-// background (kgo does not linger while one runs). At most one runs at a
-// time; while light traffic keeps trickling in it keeps running, so
-// results are sent as they are made. The cycle's own flush before its
-// commit is unchanged.
-func (s *stage) sendNow() {
-	if !s.sending.CompareAndSwap(false, true) {
-		return
-	}
-	go func() {
-		defer s.sending.Store(false)
-		ctx, cancel := context.WithTimeout(context.Background(), cycleTimeout)
-		defer cancel()
-		// Its error is the cycle's flush's to report.
-		_ = s.producer.Flush(ctx)
-	}()
-}
 
 // commitOffsets commits the positions of the partitions in work to the
 // stage's group (at-least-once) without waiting for the broker's answer:
