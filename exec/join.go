@@ -419,7 +419,7 @@ func (j *join) storeWindowRow(side int, key []byte, t int64, row []any) error {
 	if err := j.store.Put(j.windowRowKey(side, key, r), encodeRow(row)); err != nil {
 		return err
 	}
-	j.win.add(side, string(key), r)
+	j.win.add(side, key, r)
 	return nil
 }
 
@@ -444,7 +444,7 @@ func (j *join) loadWindow() error {
 		tn := k[len(k)-16:]
 		t, tn, _ := storage.DecodeInt64(tn)
 		n, _, _ := storage.DecodeInt64(tn)
-		j.win.add(int(k[1]), string(k[2:len(k)-16]), joinRef{t: t, n: n})
+		j.win.add(int(k[1]), k[2:len(k)-16], joinRef{t: t, n: n})
 		return true
 	})
 	if err == nil {

@@ -17,8 +17,16 @@ import (
 // The index holds no values and is rebuilt from the store when the
 // operator opens; it changes only with the store, in the task's goroutine.
 type joinWindowIndex struct {
-	keys [2]map[string][]joinRef // join key -> rows, ascending (t, n)
-	age  [2]joinAgeHeap          // every row, oldest first
+	keys [2]map[string]*joinKeyRows
+	age  [2]joinAgeHeap // every row, oldest first
+}
+
+// joinKeyRows are the rows of one join key, ascending (t, n). The expiry
+// heap's entries point here, so a row costs its joinRef twice and one
+// pointer, not a copy of its key.
+type joinKeyRows struct {
+	key  string
+	refs []joinRef
 }
 
 // joinRef names a row of a join key: its time and sequence number.
@@ -27,24 +35,31 @@ type joinRef struct{ t, n int64 }
 func (r joinRef) less(o joinRef) bool { return r.t < o.t || r.t == o.t && r.n < o.n }
 
 // add records a row of side under key.
-func (x *joinWindowIndex) add(side int, key string, r joinRef) {
+func (x *joinWindowIndex) add(side int, key []byte, r joinRef) {
 	if x.keys[side] == nil {
-		x.keys[side] = map[string][]joinRef{}
+		x.keys[side] = map[string]*joinKeyRows{}
 	}
-	rs := x.keys[side][key]
-	i := len(rs)
-	for i > 0 && r.less(rs[i-1]) {
+	rows := x.keys[side][string(key)]
+	if rows == nil {
+		rows = &joinKeyRows{key: string(key)}
+		x.keys[side][rows.key] = rows
+	}
+	i := len(rows.refs)
+	for i > 0 && r.less(rows.refs[i-1]) {
 		i--
 	}
-	x.keys[side][key] = slices.Insert(rs, i, r)
-	heap.Push(&x.age[side], joinAged{joinRef: r, key: key})
+	rows.refs = slices.Insert(rows.refs, i, r)
+	heap.Push(&x.age[side], joinAged{joinRef: r, rows: rows})
 }
 
 // find returns the rows of side under key with time in [lo, hi], in
 // (t, n) order. The slice belongs to the index: it is valid until the
 // index changes.
 func (x *joinWindowIndex) find(side int, key []byte, lo, hi int64) []joinRef {
-	rs := x.keys[side][string(key)]
+	var rs []joinRef
+	if rows := x.keys[side][string(key)]; rows != nil {
+		rs = rows.refs
+	}
 	i, _ := slices.BinarySearchFunc(rs, lo, func(r joinRef, t int64) int {
 		if r.t < t {
 			return -1
@@ -69,18 +84,17 @@ func (x *joinWindowIndex) expire(side int, cut int64, fn func(key string, r join
 	h := &x.age[side]
 	for h.Len() > 0 && (*h)[0].t <= cut {
 		old := (*h)[0]
-		if err := fn(old.key, old.joinRef); err != nil {
+		if err := fn(old.rows.key, old.joinRef); err != nil {
 			return err
 		}
 		heap.Pop(h)
-		rs := x.keys[side][old.key]
-		if i := slices.Index(rs, old.joinRef); i >= 0 {
-			rs = slices.Delete(rs, i, i+1)
+		rows := old.rows
+		if i := slices.Index(rows.refs, old.joinRef); i >= 0 {
+			rows.refs = slices.Delete(rows.refs, i, i+1)
 		}
-		if len(rs) == 0 {
-			delete(x.keys[side], old.key)
-		} else {
-			x.keys[side][old.key] = rs
+		if len(rows.refs) == 0 {
+			// Every heap entry of these rows has been popped.
+			delete(x.keys[side], rows.key)
 		}
 	}
 	return nil
@@ -89,7 +103,7 @@ func (x *joinWindowIndex) expire(side int, cut int64, fn func(key string, r join
 // joinAged is a row in the expiry heap.
 type joinAged struct {
 	joinRef
-	key string
+	rows *joinKeyRows
 }
 
 // joinAgeHeap is a min-heap of rows by (t, n) (container/heap).
