@@ -3,9 +3,12 @@ package exec
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/apache/arrow/go/v17/arrow"
 	"github.com/apache/arrow/go/v17/arrow/array"
+	"github.com/apache/arrow/go/v17/arrow/bitutil"
+	"github.com/apache/arrow/go/v17/arrow/memory"
 
 	"github.com/sluicedb/sluice/exec/expr"
 )
@@ -81,6 +84,9 @@ func (p *project) Push(ctx context.Context, b Batch) error {
 			release()
 			return fmt.Errorf("project %s AS %s: evaluator returned %d rows for %d", p.spec.Exprs[i], p.spec.Names[i], a.Len(), n)
 		}
+		if i < len(p.spec.NullOnDelete) && p.spec.NullOnDelete[i] && b.Kinds != nil {
+			a = nullWhereDeleted(a, b.Kinds)
+		}
 		p.cols[i] = a
 	}
 	p.fixSchema()
@@ -114,3 +120,27 @@ func (p *project) fixSchema() {
 func (p *project) Watermark(ctx context.Context, t int64) error { return p.next.Watermark(ctx, t) }
 func (p *project) Flush(ctx context.Context) error              { return p.next.Flush(ctx) }
 func (p *project) Close() error                                 { return p.next.Close() }
+
+// nullWhereDeleted returns a with its Delete rows made NULL (the same data
+// under a new validity bitmap), releasing a; a itself when no row is a
+// Delete.
+func nullWhereDeleted(a arrow.Array, kinds []ChangeKind) arrow.Array {
+	if a.DataType().ID() == arrow.NULL || !slices.Contains(kinds, Delete) {
+		return a // a NULL-typed column is NULL everywhere already
+	}
+	d := a.Data()
+	n, off := d.Len(), d.Offset()
+	valid := memory.NewResizableBuffer(memory.DefaultAllocator)
+	valid.Resize(int(bitutil.BytesForBits(int64(n + off))))
+	bits := valid.Bytes()
+	for i := 0; i < n; i++ {
+		bitutil.SetBitTo(bits, off+i, kinds[i] != Delete && a.IsValid(i))
+	}
+	buffers := append([]*memory.Buffer{valid}, d.Buffers()[1:]...)
+	nd := array.NewData(d.DataType(), n, buffers, d.Children(), array.UnknownNullCount, off)
+	out := array.MakeFromData(nd)
+	nd.Release()
+	valid.Release()
+	a.Release()
+	return out
+}

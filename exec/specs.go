@@ -82,4 +82,10 @@ type FilterSpec struct {
 type ProjectSpec struct {
 	Exprs []expr.Node
 	Names []string
+	// NullOnDelete, when set, has one entry per expression: a true entry's
+	// column is NULL in Delete rows. A stream's null-valued record (a
+	// Delete row, see SourceSpec.NullRows) has no value row in ksqlDB, so
+	// a PARTITION BY key computed from ROWTIME, ROWPARTITION or ROWOFFSET
+	// is NULL for it.
+	NullOnDelete []bool
 }

@@ -58,7 +58,7 @@ func lower(plan *Plan, root Node) error {
 			for j, c := range op.Cols {
 				names[j] = c.Name
 			}
-			plan.Ops = append(plan.Ops, exec.ProjectSpec{Exprs: op.Exprs, Names: names})
+			plan.Ops = append(plan.Ops, exec.ProjectSpec{Exprs: op.Exprs, Names: names, NullOnDelete: recordMetaKeys(op, in.Table)})
 		case *FlatMap:
 			plan.Ops = append(plan.Ops, op.spec())
 		default:
@@ -284,4 +284,37 @@ func explainJoinInputs(b *strings.Builder, indent string, joins []JoinInput) {
 		}
 		b.WriteString("\n")
 	}
+}
+
+// recordMetaKeys marks the key columns of a stream's projection computed
+// from ROWTIME, ROWPARTITION or ROWOFFSET (PARTITION BY ROWTIME): ksqlDB
+// keeps those in the value row, so a null-valued record has none and its
+// key column is NULL (exec.ProjectSpec.NullOnDelete). nil when there is
+// none, and always for a table, whose Delete rows are tombstones keyed by
+// their source key.
+func recordMetaKeys(p *Project, table bool) []bool {
+	if table {
+		return nil
+	}
+	in := Columns(p.Input)
+	var marks []bool
+	for i, e := range p.Exprs {
+		if role := p.Cols[i].Role; role != sql.ColKey && role != sql.ColPrimaryKey {
+			continue
+		}
+		meta := false
+		walkExpr(e, func(n expr.Node) {
+			if c, ok := n.(*expr.Col); ok && c.Index < len(in) && in[c.Index].Pseudo &&
+				(c.Name == colRowtime || c.Name == colRowpartition || c.Name == colRowoffset) {
+				meta = true
+			}
+		})
+		if meta {
+			if marks == nil {
+				marks = make([]bool, len(p.Exprs))
+			}
+			marks[i] = true
+		}
+	}
+	return marks
 }
