@@ -42,7 +42,9 @@ import (
 // with the property propPullPartitions set: the receiver answers it from
 // its own state only, so requests never loop. A partition it does not own
 // (any more) fails the request, as an unreachable owner does; the asking
-// instance then describes the group again and retries once, and otherwise
+// instance then describes the group again and retries (once for an
+// unreachable owner; for up to pullSettleTimeout, a rebalance settling,
+// when the owner says the ownership moved), and otherwise
 // fails the query with an error naming the instance and partitions: a pull
 // query never returns a silent partial result.
 
@@ -56,8 +58,9 @@ var pullRawColumns = []Column{{Name: "PARTITION", Type: "INTEGER"}, {Name: "KEY"
 	{Name: "VALUE", Type: "BYTES"}, {Name: "ROWTIME", Type: "BIGINT"}}
 
 // Routing timing: how long a pull query waits for the group to settle on
-// an assignment (a rebalance in progress), for a forwarded request, and
-// before its one retry.
+// an assignment (a rebalance in progress) and retries forwarded reads that
+// found the ownership moved, how long a forwarded request may take, and
+// the pause between retries.
 const (
 	pullSettleTimeout = 10 * time.Second
 	pullForwardTimout = 30 * time.Second
@@ -179,23 +182,26 @@ type pullRequest struct {
 // owning every partition reads them: a scan partition by partition, each
 // in key order; a lookup key by key, each from every partition.
 func (e *Engine) gather(ctx context.Context, req *pullRequest) ([]pullRead, error) {
+	// Ownership may move (a rebalance: an instance joined or left) between
+	// describing the group and reading from the owner: retry from a fresh
+	// description, for as long as a rebalance may take to settle.
+	// An owner that is unreachable gets one retry (it may have been
+	// replaced); one that answers that the ownership moved, retries until
+	// pullSettleTimeout.
+	deadline := time.Now().Add(pullSettleTimeout)
 	byPart, err := e.gatherOnce(ctx, req)
-	if err != nil {
+	for tries := 1; err != nil; tries++ {
 		var fe *forwardError
-		if !errors.As(err, &fe) {
+		if !errors.As(err, &fe) || time.Now().Add(pullRetryWait).After(deadline) || tries > 1 && !ownershipMoved(err) {
 			return nil, err
 		}
-		// Ownership may have moved (a rebalance) since the group was
-		// described: once more, from a fresh description.
 		e.log.Info("pull query: retrying a forwarded read", "err", err)
 		select {
 		case <-ctx.Done():
 			return nil, ctx.Err()
 		case <-time.After(pullRetryWait):
 		}
-		if byPart, err = e.gatherOnce(ctx, req); err != nil {
-			return nil, err
-		}
+		byPart, err = e.gatherOnce(ctx, req)
 	}
 	parts := slices.Sorted(maps.Keys(byPart))
 	var out []pullRead
@@ -337,6 +343,13 @@ func (f *forwardError) Error() string {
 }
 
 func (f *forwardError) Unwrap() error { return f.err }
+
+// ownershipMoved reports whether err is an owner's answer that it does not
+// own the partitions it was asked for (any more).
+func ownershipMoved(err error) bool {
+	var pe *pgclient.Error
+	return errors.As(err, &pe) && pe.Code == string(sql.CodeObjectNotInState)
+}
 
 func partList(ps []int32) string {
 	s := make([]string, len(ps))
