@@ -76,16 +76,22 @@ func (s joinScenario) records() []*kgo.Record {
 	return out
 }
 
+// newTestTaskContext returns a task context over in-memory state that
+// writes record errors to b, and its metrics.
+func newTestTaskContext(b *strings.Builder) (*exec.TaskContext, *exec.Metrics) {
+	m := &exec.Metrics{}
+	state := exectest.NewMemState()
+	return &exec.TaskContext{QueryID: "test", Metrics: m, OpenState: state.Open,
+		OnRecordError: func(err error) { fmt.Fprintf(b, "error: %v\n", err) }}, m
+}
+
 // run processes the records with one batch size, restarting after the
 // first restartAfter records when restartAfter > 0, and renders the output
 // rows and the counters.
 func (s joinScenario) run(t *testing.T, batchSize, restartAfter int) string {
 	t.Helper()
 	var b strings.Builder
-	m := &exec.Metrics{}
-	state := exectest.NewMemState()
-	tc := &exec.TaskContext{QueryID: "test", Metrics: m, OpenState: state.Open,
-		OnRecordError: func(err error) { fmt.Fprintf(&b, "error: %v\n", err) }}
+	tc, m := newTestTaskContext(&b)
 	recs := s.records()
 	parts := [][]*kgo.Record{recs}
 	if restartAfter > 0 {

@@ -21,10 +21,7 @@ import (
 func (s joinScenario) runFetched(t *testing.T, rng *rand.Rand, cut bool) string {
 	t.Helper()
 	var b strings.Builder
-	m := &exec.Metrics{}
-	state := exectest.NewMemState()
-	tc := &exec.TaskContext{QueryID: "test", Metrics: m, OpenState: state.Open,
-		OnRecordError: func(err error) { fmt.Fprintf(&b, "error: %v\n", err) }}
+	tc, m := newTestTaskContext(&b)
 	tail := exec.NewCollector(func(_ context.Context, bt exec.Batch) error {
 		for i := 0; i < bt.Len(); i++ {
 			b.WriteString(exectest.FormatRow(bt, i) + "\n")
